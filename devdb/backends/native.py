@@ -1,0 +1,295 @@
+"""The native backend: real PostgreSQL binaries, no Docker.
+
+The cluster lives in the project's git-ignored state folder and survives ``down``/``up``.
+PostgreSQL refuses to run as root, so when devdb runs as root the server runs as an unprivileged
+OS user (DEVDB_NATIVE_USER, else ``postgres`` when it exists, else ``nobody``), with a private copy
+of the binaries when that user cannot reach the installed ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from devdb.backends.base import ServerStatus
+from devdb.backends.pgbin import PgBin, find_binaries
+from devdb.conninfo import ConnInfo
+from devdb.database import wait_ready
+from devdb.errors import BackendError, ServerStartError
+from devdb.output import info
+from devdb.ports import choose_port, recorded_port
+from devdb.settings import Settings
+from devdb.state import owner_password, state_dir
+
+SPEED_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+class NativeBackend:
+    name = "native"
+    owned = True
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.home = settings.state_dir / "native"
+        self.data = self.home / "data"
+        self.logfile = self.home / "postgres.log"
+        self._bin: PgBin | None = None
+
+    # -- interface -------------------------------------------------------------------------
+
+    def conninfo(self) -> ConnInfo:
+        port = self._running_port() or recorded_port(self.settings)
+        return ConnInfo(
+            "127.0.0.1",
+            port,
+            self.settings.user,
+            owner_password(self.settings),
+            self.settings.database,
+        )
+
+    def start(self) -> ConnInfo:
+        if self._running_port() is not None:
+            conninfo = self.conninfo()
+            wait_ready(conninfo, self.settings.ready_timeout, log_tail=self.logs)
+            return conninfo
+        self._clear_stale_pid()
+        if not (self.data / "PG_VERSION").is_file():
+            self._initdb()
+        port = choose_port(self.settings)
+        proc = self._spawn(port)
+        conninfo = ConnInfo(
+            "127.0.0.1",
+            port,
+            self.settings.user,
+            owner_password(self.settings),
+            self.settings.database,
+        )
+        wait_ready(
+            conninfo,
+            self.settings.ready_timeout,
+            log_tail=self.logs,
+            alive=lambda: proc.poll() is None,
+        )
+        return conninfo
+
+    def stop(self) -> None:
+        if self._running_port() is None:
+            return
+        result = self._run([self.bin("pg_ctl"), "-D", str(self.data), "stop", "-m", "fast", "-w"])
+        if result.returncode != 0:
+            raise BackendError(
+                f"pg_ctl stop failed: {result.stderr.strip() or result.stdout.strip()}"
+            )
+
+    def status(self) -> ServerStatus:
+        port = self._running_port()
+        detail = {"data_dir": str(self.data)}
+        if self._bin is not None or (self.data / "PG_VERSION").is_file():
+            with contextlib.suppress(BackendError):
+                detail["binaries"] = f"{self.bin.source}: {self.bin.bindir}"
+        return ServerStatus(self.name, port is not None, self.conninfo() if port else None, detail)
+
+    def logs(self, lines: int = 50) -> str:
+        if not self.logfile.is_file():
+            return ""
+        return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
+
+    def remove(self) -> None:
+        self.stop()
+        if self.home.exists():
+            shutil.rmtree(self.home)
+
+    # -- binaries and users ----------------------------------------------------------------
+
+    @property
+    def bin(self) -> PgBin:
+        if self._bin is None:
+            found = find_binaries(self.settings.pg_bin)
+            self._bin = self._reachable(found) if os.geteuid() == 0 else found
+        return self._bin
+
+    def _server_user(self) -> pwd.struct_passwd | None:
+        """The OS user the server runs as: None (ourselves) unless we are root."""
+        if os.geteuid() != 0:
+            return None
+        names = [self.settings.native_user] if self.settings.native_user else ["postgres", "nobody"]
+        for name in names:
+            with contextlib.suppress(KeyError):
+                return pwd.getpwnam(name)
+        raise BackendError(
+            f"running as root and no unprivileged user {names[0]!r} exists to run PostgreSQL",
+            "Create one (`useradd --system postgres`) or set DEVDB_NATIVE_USER to a user.",
+        )
+
+    def _reachable(self, found: PgBin) -> PgBin:
+        """As root: binaries the server user can execute, copying them into the state folder
+        when they live somewhere it cannot reach (a root-only home, say)."""
+        user = self._server_user()
+        assert user is not None
+        probe = (
+            subprocess.run(
+                [found("postgres"), "--version"], capture_output=True, check=False, **self._as(user)
+            )
+            if _may_execute(found.bindir, user)
+            else None
+        )
+        if probe is not None and probe.returncode == 0:
+            return found
+        copy = state_dir(self.settings) / "pgbin" / found.prefix.name
+        if not (copy / "bin" / "postgres").is_file():
+            info(f"copying PostgreSQL binaries to {copy} so user {user.pw_name!r} can run them")
+            tmp = copy.with_name(copy.name + ".tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.copytree(found.prefix, tmp, symlinks=True)
+            tmp.replace(copy)
+        for folder in (copy, *copy.parents):
+            if folder == self.settings.root.parent:
+                break
+            folder.chmod(folder.stat().st_mode | 0o055)
+        return PgBin(copy / "bin", found.source)
+
+    def _as(self, user: pwd.struct_passwd | None) -> dict[str, Any]:
+        if user is None:
+            return {}
+        return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+
+    def _run(self, args: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            args, capture_output=True, text=True, check=False, **self._as(self._server_user()), **kw
+        )
+
+    # -- cluster ---------------------------------------------------------------------------
+
+    def _initdb(self) -> None:
+        user = self._server_user()
+        self.home.mkdir(parents=True, exist_ok=True)
+        if self.data.exists():
+            shutil.rmtree(self.data)  # a half-made cluster from an interrupted initdb
+        pwfile = self.home / ".initdb-pw"
+        pwfile.write_text(owner_password(self.settings) + "\n")
+        try:
+            if user is not None:
+                os.chown(self.home, user.pw_uid, user.pw_gid)
+                os.chown(pwfile, user.pw_uid, user.pw_gid)
+            pwfile.chmod(0o600)
+            result = self._run(
+                [
+                    self.bin("initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    self.settings.user,
+                    f"--pwfile={pwfile}",
+                    "--auth=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                    "--no-sync",
+                    "--no-instructions",
+                ]
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        if result.returncode != 0:
+            shutil.rmtree(self.data, ignore_errors=True)
+            raise ServerStartError(
+                "initdb failed to create the native cluster",
+                "Read initdb's output above; `invoke db.destroy` clears a broken cluster.",
+                log=(result.stderr or result.stdout)[-2000:],
+            )
+        self._write_config()
+
+    def _write_config(self) -> None:
+        lines = [
+            "# written by devdb; edit postgresql.conf above this line for your own settings",
+            "listen_addresses = '127.0.0.1'",
+            "unix_socket_directories = ''",
+            "max_connections = 200",
+        ]
+        if (self.bin.prefix / "lib" / "pg_stat_statements.so").is_file() or _pkglib_has(self.bin):
+            lines.append("shared_preload_libraries = 'pg_stat_statements'")
+        if not self.settings.durable:
+            lines += [f"{k} = {v}" for k, v in SPEED_SETTINGS.items()]
+        with (self.data / "postgresql.conf").open("a") as fh:
+            fh.write("\n" + "\n".join(lines) + "\n")
+
+    def _spawn(self, port: int) -> subprocess.Popen[bytes]:
+        user = self._server_user()
+        log = self.logfile.open("ab")
+        if user is not None:
+            os.chown(self.logfile, user.pw_uid, user.pw_gid)
+        try:
+            return subprocess.Popen(
+                [self.bin("postgres"), "-D", str(self.data), "-p", str(port)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                **self._as(user),
+            )
+        except OSError as exc:
+            raise ServerStartError(f"could not run {self.bin('postgres')}: {exc}") from exc
+        finally:
+            log.close()
+
+    def _pid_info(self) -> tuple[int, int | None] | None:
+        """(pid, port) from postmaster.pid, or None when there is none."""
+        pidfile = self.data / "postmaster.pid"
+        try:
+            lines = pidfile.read_text().splitlines()
+        except OSError:
+            return None
+        if not lines or not lines[0].strip().isdigit():
+            return None
+        port = int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() else None
+        return int(lines[0]), port
+
+    def _running_port(self) -> int | None:
+        found = self._pid_info()
+        if found is None or not _alive(found[0]):
+            return None
+        return found[1] or recorded_port(self.settings)
+
+    def _clear_stale_pid(self) -> None:
+        found = self._pid_info()
+        if found is not None and not _alive(found[0]):
+            info(f"removing a stale postmaster.pid (pid {found[0]} is gone; the server crashed?)")
+            (self.data / "postmaster.pid").unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie or a recycled pid that is not a postgres process does not count.
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
+    return b"postgres" in cmdline or b"postmaster" in cmdline
+
+
+def _may_execute(bindir: Path, user: pwd.struct_passwd) -> bool:
+    """Cheap check: every folder above ``bindir`` is traversable by others (or owned by user)."""
+    for folder in (bindir, *bindir.parents):
+        st = folder.stat()
+        if st.st_uid != user.pw_uid and not st.st_mode & 0o001:
+            return False
+    return True
+
+
+def _pkglib_has(pgbin: PgBin) -> bool:
+    if not pgbin.has("pg_config"):
+        return False
+    out = subprocess.run(
+        [pgbin("pg_config"), "--pkglibdir"], capture_output=True, text=True, check=False
+    )
+    return (Path(out.stdout.strip()) / "pg_stat_statements.so").is_file()

@@ -1,0 +1,99 @@
+"""Server lifecycle commands: one plain function per command, taking settings first.
+
+Tasks call these and print what they return; nothing here knows about invoke.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from devdb.backends import Backend, get_backend, remember_backend
+from devdb.conninfo import ConnInfo
+from devdb.database import ADMIN_DB, can_connect, connect, create_database, database_exists
+from devdb.errors import ConnectionFailed
+from devdb.settings import Settings
+
+
+@dataclass(frozen=True)
+class UpResult:
+    backend: str
+    conninfo: ConnInfo
+    created_database: bool
+
+
+def up(settings: Settings) -> UpResult:
+    """Start the server (or find it running), wait for it, and make sure the database exists."""
+    backend = get_backend(settings)
+    conninfo = backend.start()
+    remember_backend(settings, backend.name)
+    created = ensure_database(conninfo)
+    return UpResult(backend.name, conninfo, created)
+
+
+def ensure_database(conninfo: ConnInfo) -> bool:
+    """Create the project database when it is missing; True when it was created."""
+    with connect(conninfo.for_database(ADMIN_DB), autocommit=True) as conn:
+        if database_exists(conn, conninfo.dbname):
+            return False
+        create_database(conn, conninfo.dbname, owner=conninfo.user)
+        return True
+
+
+def down(settings: Settings) -> str:
+    backend = get_backend(settings, announce=False)
+    backend.stop()
+    return backend.name
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    """A description of the server; ``url`` has the password hidden."""
+    backend = get_backend(settings, announce=False)
+    st = backend.status()
+    conninfo = st.conninfo or backend.conninfo()
+    doc: dict[str, Any] = {
+        "backend": backend.name,
+        "running": st.running,
+        "url": conninfo.url(),
+        "server_version": None,
+        "database": conninfo.dbname,
+        "project": settings.project,
+        **st.detail,
+    }
+    if st.running:
+        from devdb.database import server_version
+
+        try:
+            doc["server_version"] = server_version(conninfo)
+        except ConnectionFailed as exc:
+            doc["error"] = exc.message
+    return doc
+
+
+def url(settings: Settings, *, database: str | None = None) -> str:
+    """The full connection URL, password included (for ``psql "$(invoke db.url)"``)."""
+    conninfo = get_backend(settings, announce=False).conninfo()
+    return conninfo.url(show_password=True, dbname=database)
+
+
+def owner_conninfo(settings: Settings) -> ConnInfo:
+    """Connection info for a running server; raises when nothing answers."""
+    backend = get_backend(settings, announce=False)
+    conninfo = backend.conninfo()
+    if not can_connect(conninfo):
+        raise ConnectionFailed(
+            f"no server answers on {conninfo.host}:{conninfo.port} ({backend.name} backend)",
+            "Start it with `invoke db.up`.",
+        )
+    return conninfo
+
+
+def logs(settings: Settings, lines: int = 50) -> str:
+    return get_backend(settings, announce=False).logs(lines)
+
+
+def destroy(settings: Settings) -> Backend:
+    """Remove the server and its data (callers confirm first and check the guard)."""
+    backend = get_backend(settings, announce=False)
+    backend.remove()
+    return backend

@@ -1,0 +1,289 @@
+"""Settings: one frozen object, built once per command and passed down.
+
+Precedence, lowest first: defaults < ``.env`` in the project root (read with ``dotenv_values``; the
+process environment is never mutated) < process environment < task flags (``overrides``).
+Nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from devdb.errors import ConfigError
+
+BACKENDS = ("auto", "docker", "native", "external")
+DEFAULT_IMAGE = "postgres:18"
+
+
+@dataclass(frozen=True)
+class Var:
+    """One environment variable: the setting it fills, and its README description."""
+
+    env: str
+    attr: str
+    help: str
+    default: str = ""
+
+
+# Every variable devdb reads. README.md has a table of them; a test keeps the two in step.
+VARIABLES: tuple[Var, ...] = (
+    Var(
+        "DEVDB_BACKEND",
+        "backend",
+        "Where the server runs: auto, docker, native or external.",
+        "auto",
+    ),
+    Var("DATABASE_URL", "database_url", "The external backend's server (postgresql://...)."),
+    Var(
+        "DEVDB_POSTGRES_IMAGE",
+        "postgres_image",
+        "Docker image for the docker backend.",
+        DEFAULT_IMAGE,
+    ),
+    Var(
+        "DEVDB_PORT", "port", "Host port (127.0.0.1 only). Default: derived from the project path."
+    ),
+    Var("DEVDB_DATABASE", "database", "Database name. Default: the project name."),
+    Var("DEVDB_USER", "user", "Owner role that runs migrations and seeds.", "devdb"),
+    Var("DEVDB_PASSWORD", "password", "Owner password. Default: generated into .devdb/password."),
+    Var("DEVDB_PROJECT", "project", "Project name (compose project, volume, database default)."),
+    Var("DEVDB_ROOT", "root", "Project root. Default: the nearest folder holding tasks.py."),
+    Var("DEVDB_STATE_DIR", "state_dir", "Git-ignored state folder.", ".devdb"),
+    Var("DEVDB_COMPOSE_FILE", "compose_file", "Compose file for docker.", "compose/compose.yaml"),
+    Var("DEVDB_MIGRATIONS_DIR", "migrations_dir", "Migration files.", "migrations"),
+    Var("DEVDB_SEEDS_DIR", "seeds_dir", "Seed definitions.", "seeds"),
+    Var("DEVDB_QUERIES_DIR", "queries_dir", "Named queries for EXPLAIN reports.", "queries"),
+    Var(
+        "DEVDB_SCHEMA_FILE", "schema_file", "Schema dump checked by db.schema.check.", "schema.sql"
+    ),
+    Var("DEVDB_REPORTS_DIR", "reports_dir", "Where EXPLAIN reports are written.", "reports"),
+    Var("DEVDB_PG_BIN", "pg_bin", "Native backend: folder with initdb/pg_ctl/postgres."),
+    Var("DEVDB_NATIVE_USER", "native_user", "Native backend, when run as root: server OS user."),
+    Var("DEVDB_READY_TIMEOUT", "ready_timeout", "Seconds to wait for the server to accept.", "60"),
+    Var("DEVDB_DURABLE", "durable", "1 keeps fsync on (off by default: a dev database).", "0"),
+    Var("DEVDB_PROFILE", "profile", "Seed profile: dev, test, demo or your own.", "dev"),
+    Var("DEVDB_SCALE", "scale", "Seed scale factor.", "1"),
+    Var("DEVDB_APP_ROLE", "app_role", "Least-privilege application role.", "app"),
+    Var(
+        "DEVDB_ALLOWED_HOSTS",
+        "allowed_hosts",
+        "Comma list of non-local hosts destructive tasks may touch.",
+    ),
+    Var("DEVDB_LOCK_TIMEOUT", "lock_timeout", "lock_timeout for migrations.", "5s"),
+    Var("DEVDB_MIGRATE_WAIT", "migrate_wait", "Seconds a migration run waits for another.", "60"),
+    Var("DEVDB_STATEMENT_TIMEOUT", "statement_timeout", "statement_timeout for EXPLAIN.", "60s"),
+)
+_BY_ATTR = {v.attr: v for v in VARIABLES}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs to know, resolved once."""
+
+    root: Path
+    project: str
+    backend: str = "auto"
+    database_url: str | None = None
+    postgres_image: str = DEFAULT_IMAGE
+    port: int | None = None
+    database: str = "app"
+    user: str = "devdb"
+    password: str | None = None
+    state_dir: Path = Path(".devdb")
+    compose_file: Path = Path("compose/compose.yaml")
+    migrations_dir: Path = Path("migrations")
+    seeds_dir: Path = Path("seeds")
+    queries_dir: Path = Path("queries")
+    schema_file: Path = Path("schema.sql")
+    reports_dir: Path = Path("reports")
+    pg_bin: Path | None = None
+    native_user: str | None = None
+    ready_timeout: float = 60.0
+    durable: bool = False
+    profile: str = "dev"
+    scale: float = 1.0
+    app_role: str = "app"
+    allowed_hosts: tuple[str, ...] = ()
+    lock_timeout: str = "5s"
+    migrate_wait: float = 60.0
+    statement_timeout: str = "60s"
+    host: str = field(default="127.0.0.1")
+
+    @property
+    def compose_project(self) -> str:
+        """Compose project name: unique per checkout, so two projects never share a volume."""
+        digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:6]  # noqa: S324 - a label
+        return f"devdb-{self.project}-{digest}"
+
+    @property
+    def default_port(self) -> int:
+        """A port derived from the project path, stable across runs, in 54320..55319."""
+        digest = hashlib.sha1(str(self.root).encode()).digest()  # noqa: S324 - not security
+        return 54320 + int.from_bytes(digest[:2], "big") % 1000
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with task flags applied; ``None`` means "flag not given"."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(self, **{k: _convert(k, v, self.root) for k, v in given.items()})
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` holding ``tasks.py``; else ``start`` itself."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "tasks.py").is_file():
+            return folder
+    return here
+
+
+def load_settings(
+    root: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build the settings from defaults, ``.env``, the environment and ``overrides``."""
+    env = os.environ if environ is None else environ
+    if root is None:
+        root = Path(env["DEVDB_ROOT"]).resolve() if env.get("DEVDB_ROOT") else find_root()
+    root = root.resolve()
+    raw: dict[str, str] = {}
+    for layer in (_read_dotenv(root / ".env"), env):
+        for var in VARIABLES:
+            value = layer.get(var.env)
+            if value is not None and value != "":
+                raw[var.attr] = value
+    raw.pop("root", None)
+    project = _slug(raw.pop("project", "") or root.name)
+    values: dict[str, Any] = {k: _convert(k, v, root) for k, v in raw.items()}
+    values.setdefault("database", project.replace("-", "_"))
+    for attr in (
+        "state_dir",
+        "compose_file",
+        "migrations_dir",
+        "seeds_dir",
+        "queries_dir",
+        "schema_file",
+        "reports_dir",
+    ):
+        values.setdefault(attr, _path(_BY_ATTR[attr].default, root))
+    settings = Settings(root=root, project=project, **values)
+    settings = settings.with_overrides(**overrides)
+    _validate(settings)
+    return settings
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values  # lazy: only when a .env exists
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug or "project"
+
+
+def _path(value: str | Path, root: Path) -> Path:
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else root / p
+
+
+def _to_bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"expected a boolean (1/0, true/false), got {value!r}")
+
+
+def _to_int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"expected a whole number, got {value!r}") from exc
+
+
+def _to_float(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ConfigError(f"expected a number, got {value!r}") from exc
+
+
+def _to_hosts(value: str) -> tuple[str, ...]:
+    return tuple(h.strip() for h in value.split(",") if h.strip())
+
+
+_CONVERTERS: dict[str, Callable[[str], Any]] = {
+    "port": _to_int,
+    "ready_timeout": _to_float,
+    "migrate_wait": _to_float,
+    "scale": _to_float,
+    "durable": _to_bool,
+    "allowed_hosts": _to_hosts,
+}
+_PATHS = {
+    "state_dir",
+    "compose_file",
+    "migrations_dir",
+    "seeds_dir",
+    "queries_dir",
+    "schema_file",
+    "reports_dir",
+    "pg_bin",
+    "root",
+}
+
+
+def _convert(attr: str, value: Any, root: Path) -> Any:
+    """Turn a string from .env/environment (or a flag value) into the field's type."""
+    if attr in _PATHS:
+        return _path(value, root)
+    if isinstance(value, str) and attr in _CONVERTERS:
+        var = _BY_ATTR.get(attr)
+        try:
+            return _CONVERTERS[attr](value)
+        except ConfigError as exc:
+            name = var.env if var else attr
+            raise ConfigError(f"{name}: {exc.message}") from exc
+    return value
+
+
+def _validate(settings: Settings) -> None:
+    if settings.backend not in BACKENDS:
+        raise ConfigError(
+            f"DEVDB_BACKEND is {settings.backend!r}, not one of {', '.join(BACKENDS)}",
+            "Set DEVDB_BACKEND (or --backend) to auto, docker, native or external.",
+        )
+    if settings.backend == "external" and not settings.database_url:
+        raise ConfigError(
+            "the external backend needs DATABASE_URL",
+            "Set DATABASE_URL=postgresql://user:password@host:5432/dbname in .env or environment.",
+        )
+    if settings.port is not None and not 1 <= settings.port <= 65535:
+        raise ConfigError(f"DEVDB_PORT {settings.port} is not a TCP port (1-65535)")
+    if settings.scale <= 0:
+        raise ConfigError(f"scale must be positive, got {settings.scale}")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$-]*", settings.database):
+        raise ConfigError(
+            f"database name {settings.database!r} is not a plain identifier",
+            "Set DEVDB_DATABASE to letters, digits and underscores.",
+        )
+
+
+def setting_names() -> list[str]:
+    """Every environment variable devdb reads (for docs and tests)."""
+    return [v.env for v in VARIABLES]
+
+
+def settings_fields() -> list[str]:
+    return [f.name for f in fields(Settings)]

@@ -1,0 +1,107 @@
+"""Server tasks: db.up, db.down, db.status, db.url, db.logs, db.destroy, db.setup."""
+
+from __future__ import annotations
+
+from invoke.context import Context
+from invoke.tasks import task
+
+from devdb.tasks._common import exits, settings_for
+
+BACKEND_HELP = "auto, docker, native or external (default: DEVDB_BACKEND or auto)"
+
+
+@task(help={"backend": BACKEND_HELP})
+@exits
+def up(c: Context, backend: str | None = None) -> None:
+    """Start PostgreSQL (docker, native or external) and wait until it accepts connections."""
+    from devdb import server
+    from devdb.output import info
+
+    result = server.up(settings_for(backend=backend))
+    note = " (created the database)" if result.created_database else ""
+    info(f"ready: {result.conninfo.url()} [{result.backend}]{note}")
+
+
+@task(help={"backend": BACKEND_HELP})
+@exits
+def down(c: Context, backend: str | None = None) -> None:
+    """Stop the server, keeping its data."""
+    from devdb import server
+    from devdb.output import info
+
+    name = server.down(settings_for(backend=backend))
+    info(f"stopped ({name})" if name != "external" else "")
+
+
+@task(name="status", help={"json": "print one JSON document", "backend": BACKEND_HELP})
+@exits
+def status_(c: Context, json: bool = False, backend: str | None = None) -> None:
+    """Show whether the server runs, where, and its version (password hidden)."""
+    from devdb import server
+    from devdb.output import print_json
+
+    doc = server.status(settings_for(backend=backend))
+    if json:
+        print_json(doc)
+        return
+    state = "running" if doc["running"] else "stopped"
+    print(f"backend:  {doc['backend']}\nstatus:   {state}\nurl:      {doc['url']}")
+    if doc.get("server_version"):
+        print(f"version:  {doc['server_version']}")
+    for key in ("data_dir", "binaries", "container", "image", "error"):
+        if doc.get(key):
+            print(f"{key + ':':<9} {doc[key]}")
+
+
+@task(help={"database": "another database on the same server", "backend": BACKEND_HELP})
+@exits
+def url(c: Context, database: str | None = None, backend: str | None = None) -> None:
+    """Print the full connection URL (password included), e.g. psql "$(invoke db.url)"."""
+    from devdb import server
+
+    print(server.url(settings_for(backend=backend), database=database))
+
+
+@task(help={"lines": "how many lines (default 50)", "backend": BACKEND_HELP})
+@exits
+def logs(c: Context, lines: int = 50, backend: str | None = None) -> None:
+    """Print the last lines of the server log."""
+    from devdb import server
+
+    print(server.logs(settings_for(backend=backend), lines))
+
+
+@task(help={"yes": "do not ask for confirmation", "backend": BACKEND_HELP})
+@exits
+def destroy(c: Context, yes: bool = False, backend: str | None = None) -> None:
+    """Remove the server and ALL its data (container and volume, or native cluster)."""
+    from devdb import server
+    from devdb.errors import GuardError
+    from devdb.output import confirm, info
+
+    settings = settings_for(backend=backend)
+    from devdb.backends import get_backend
+
+    target = get_backend(settings, announce=False)
+    what = {"docker": "container and volume", "native": f"cluster in {settings.state_dir}"}
+    desc = what.get(target.name, "server")
+    if not confirm(
+        f"Destroy the {target.name} {desc} of {settings.project!r}, database "
+        f"{settings.database!r} and all its data?",
+        yes=yes,
+    ):
+        raise GuardError("not destroyed: confirmation refused", "Pass --yes to skip the question.")
+    server.destroy(settings)
+    info(f"destroyed the {target.name} server of {settings.project!r}")
+
+
+@task(help={"backend": BACKEND_HELP})
+@exits
+def setup(c: Context, backend: str | None = None) -> None:
+    """Start the server, then migrate and seed: a ready database in one command."""
+    from devdb import server
+    from devdb.output import info
+
+    settings = settings_for(backend=backend)
+    result = server.up(settings)
+    info(f"ready: {result.conninfo.url()} [{result.backend}]")

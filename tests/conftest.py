@@ -1,0 +1,81 @@
+"""Shared fixtures: a real PostgreSQL server (native backend) per test session.
+
+Integration tests talk to a real server. One native cluster is started per pytest session (per
+xdist worker) in a temporary project, and each test that needs a clean slate gets its own database.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devdb.conninfo import ConnInfo
+from devdb.settings import Settings, load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def make_project(root: Path, *, with_demo: bool = False, **overrides: object) -> Settings:
+    """A throwaway project folder (with a tasks.py) and its settings, native backend."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "tasks.py").write_text("from devdb.tasks import ns\nnamespace = ns\n")
+    if with_demo:
+        for folder in ("migrations", "seeds", "queries"):
+            if (REPO / folder).is_dir():
+                shutil.copytree(REPO / folder, root / folder, dirs_exist_ok=True)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("DEVDB_") and k != "DATABASE_URL"
+    }
+    env["DEVDB_BACKEND"] = "native"
+    return load_settings(root=root, environ=env, **overrides)
+
+
+@pytest.fixture(scope="session")
+def native_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, ConnInfo]]:
+    """A running native server for the whole session; removed at the end."""
+    from devdb import server
+    from devdb.backends.native import NativeBackend
+
+    settings = make_project(tmp_path_factory.mktemp("server") / "proj")
+    result = server.up(settings)
+    yield settings, result.conninfo
+    NativeBackend(settings).remove()
+
+
+@pytest.fixture(scope="session")
+def server_conninfo(native_server: tuple[Settings, ConnInfo]) -> ConnInfo:
+    """Owner connection info of the session's server (database: the project database)."""
+    return native_server[1]
+
+
+@pytest.fixture
+def scratch_db(server_conninfo: ConnInfo) -> Iterator[ConnInfo]:
+    """A brand-new empty database on the session's server, dropped after the test."""
+    from devdb.database import ADMIN_DB, connect, create_database, drop_database
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with connect(server_conninfo.for_database(ADMIN_DB), autocommit=True) as conn:
+        create_database(conn, name)
+    yield server_conninfo.for_database(name)
+    with connect(server_conninfo.for_database(ADMIN_DB), autocommit=True) as conn:
+        drop_database(conn, name)
+
+
+@pytest.fixture
+def project_on_server(
+    tmp_path: Path, native_server: tuple[Settings, ConnInfo], scratch_db: ConnInfo
+) -> Settings:
+    """Settings for a demo-project copy whose database is a fresh scratch database on the
+    session's server (external backend over loopback, so devdb treats it as its own)."""
+    return make_project(
+        tmp_path / "proj",
+        with_demo=True,
+        backend="external",
+        database_url=scratch_db.url(show_password=True),
+        database=scratch_db.dbname,
+    )
