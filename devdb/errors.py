@@ -17,6 +17,9 @@ it). Third-party exceptions are mapped into this tree once, where the dependency
     ├── DatabaseError            a statement failed (SQLSTATE and diagnostics kept)
     ├── GuardError               a destructive task refused to run
     ├── MigrationError           a migration file is malformed, drifted, or failed
+    │   ├── MigrationParseError  a file is malformed (file:line, before anything runs)
+    │   ├── MigrationDrift       an applied file changed or is gone, or order is broken
+    │   └── MigrationFailed      a statement failed (file:line:column, SQLSTATE, detail)
     ├── SeedError                a seed failed to generate or load
     ├── SnapshotError            a snapshot, dump or load failed
     └── ExplainError             a named query could not be explained or a gate failed
@@ -122,6 +125,30 @@ class GuardError(DevdbError):
 
 class MigrationError(DevdbError):
     pass
+
+
+class MigrationParseError(MigrationError):
+    pass
+
+
+class MigrationDrift(MigrationError):
+    pass
+
+
+class MigrationFailed(MigrationError):
+    """A migration statement failed; ``details`` are extra lines (SQLSTATE, detail, context)."""
+
+    def __init__(
+        self, message: str, hint: str | None = None, details: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message, hint)
+        self.details = details
+
+    def render(self) -> str:
+        lines = [f"Error: {self.message}", *self.details]
+        if self.hint:
+            lines.append(f"Hint: {self.hint}")
+        return "\n".join(lines)
 
 
 class SeedError(DevdbError):
