@@ -205,3 +205,15 @@ def _map_error(exc: psycopg.Error, name: str) -> DatabaseError:
         sqlstate=diag.sqlstate,
         detail=diag.message_detail,
     )
+
+
+def refresh_app_role(settings: Settings, owner: ConnInfo) -> AppRole | None:
+    """``ensure_app_role`` for commands whose main job is something else (up, migrate): a
+    failure becomes a warning instead of failing the command."""
+    from devdb.output import warn
+
+    try:
+        return ensure_app_role(settings, owner)
+    except DatabaseError as exc:
+        warn(f"{exc.message}\n{exc.hint}" if exc.hint else exc.message)
+        return None

@@ -28,6 +28,9 @@ def up(settings: Settings) -> UpResult:
     conninfo = backend.start()
     remember_backend(settings, backend.name)
     created = ensure_database(conninfo)
+    from devdb.roles import refresh_app_role
+
+    refresh_app_role(settings, conninfo)
     return UpResult(backend.name, conninfo, created)
 
 
@@ -70,9 +73,12 @@ def status(settings: Settings) -> dict[str, Any]:
     return doc
 
 
-def url(settings: Settings, *, database: str | None = None) -> str:
-    """The full connection URL, password included (for ``psql "$(invoke db.url)"``)."""
-    conninfo = get_backend(settings, announce=False).conninfo()
+def url(settings: Settings, *, database: str | None = None, role: str | None = None) -> str:
+    """The full connection URL, password included (for ``psql "$(invoke db.url)"``);
+    ``role`` ``app`` (DEVDB_APP_ROLE) gives the least-privilege application role's URL."""
+    from devdb.roles import conninfo_for_role
+
+    conninfo = conninfo_for_role(settings, get_backend(settings, announce=False).conninfo(), role)
     return conninfo.url(show_password=True, dbname=database)
 
 

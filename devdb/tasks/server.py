@@ -53,13 +53,21 @@ def status_(c: Context, json: bool = False, backend: str | None = None) -> None:
             print(f"{key + ':':<9} {doc[key]}")
 
 
-@task(help={"database": "another database on the same server", "backend": BACKEND_HELP})
+@task(
+    help={
+        "database": "another database on the same server",
+        "role": "app: the least-privilege application role (DEVDB_APP_ROLE); default: the owner",
+        "backend": BACKEND_HELP,
+    }
+)
 @exits
-def url(c: Context, database: str | None = None, backend: str | None = None) -> None:
+def url(
+    c: Context, database: str | None = None, role: str | None = None, backend: str | None = None
+) -> None:
     """Print the full connection URL (password included), e.g. psql "$(invoke db.url)"."""
     from devdb import server
 
-    print(server.url(settings_for(backend=backend), database=database))
+    print(server.url(settings_for(backend=backend), database=database, role=role))
 
 
 @task(help={"lines": "how many lines (default 50)", "backend": BACKEND_HELP})

@@ -136,3 +136,23 @@ def test_role_option_picks_the_connection(
     assert app.password != owner.password
     with pytest.raises(ConfigError):
         roles.conninfo_for_role(project_on_server, owner, "postgres")
+
+
+def test_up_creates_the_role_and_url_prints_it(
+    project_on_server: Settings, owner: ConnInfo
+) -> None:
+    from devdb import server
+
+    server.up(project_on_server)
+    name = roles.app_role_name(project_on_server, owner.dbname)
+    try:
+        app = parse_url(server.url(project_on_server, role="app"))
+        assert app.user == name
+        assert app.dbname == owner.dbname
+        with connect(app, autocommit=True) as conn:
+            assert conn.execute("SELECT current_user").fetchone() == (name,)
+    finally:
+        with connect(owner, autocommit=True) as conn:
+            conn.execute(f'DROP OWNED BY "{name}"')
+            conn.execute(f'REVOKE ALL ON DATABASE "{owner.dbname}" FROM "{name}"')
+            conn.execute(f'DROP ROLE "{name}"')
