@@ -1,0 +1,2 @@
+from devdb.tasks import ns
+namespace = ns

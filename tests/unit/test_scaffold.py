@@ -1,0 +1,124 @@
+"""`devdb init`: what it writes, what it never overwrites, and that its templates stay true."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from devdb import __version__, cli, scaffold
+
+MIGRATION_NAME = re.compile(r"^\d{14}_[a-z0-9_]+\.sql$")  # YYYYMMDDHHMMSS_verb_description.sql
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATES = REPO / "devdb" / "templates" / "project"
+
+
+def test_compose_template_is_the_repository_compose_file() -> None:
+    # One source of truth for the container: the template is a copy, kept identical.
+    template = TEMPLATES / "compose" / "compose.yaml"
+    assert template.read_bytes() == (REPO / "compose" / "compose.yaml").read_bytes()
+
+
+def test_init_writes_the_layout(tmp_path: Path) -> None:
+    result = scaffold.init_project(tmp_path / "proj", cwd=tmp_path)
+    root = tmp_path / "proj"
+    assert (root / "tasks.py").read_text() == "from devdb.tasks import ns\nnamespace = ns\n"
+    assert (root / "compose" / "compose.yaml").is_file()
+    assert (root / ".env.example").is_file()
+    migrations = sorted((root / "migrations").glob("*.sql"))
+    assert len(migrations) == 1
+    assert MIGRATION_NAME.match(migrations[0].name)
+    text = migrations[0].read_text()
+    assert "-- +migrate Up" in text
+    assert "-- +migrate Down" in text
+    assert "update_updated_at_column()" in text
+    assert "CREATE SCHEMA" in text
+    assert "CREATE TABLE" in text
+    assert list((root / "queries").glob("*.sql"))
+    assert result.skipped == ()
+    assert set(result.written) == set(scaffold.template_files())
+    assert result.next_commands == ("cd proj && invoke db.setup", "invoke db.url --role app")
+
+
+def test_init_never_overwrites_and_lists_what_it_skipped(tmp_path: Path) -> None:
+    (tmp_path / "tasks.py").write_text("# mine\n")
+    result = scaffold.init_project(tmp_path, cwd=tmp_path)
+    assert result.skipped == ("tasks.py",)
+    assert "tasks.py" not in result.written
+    assert (tmp_path / "tasks.py").read_text() == "# mine\n"
+    again = scaffold.init_project(tmp_path, cwd=tmp_path)
+    assert again.written == ()
+    assert set(again.skipped) == set(scaffold.template_files())
+    assert again.next_commands[0] == "invoke db.setup"
+
+
+def test_force_overwrites(tmp_path: Path) -> None:
+    (tmp_path / "tasks.py").write_text("# mine\n")
+    result = scaffold.init_project(tmp_path, force=True)
+    assert "tasks.py" in result.written
+    assert result.skipped == ()
+    assert (tmp_path / "tasks.py").read_text().startswith("from devdb.tasks import ns")
+
+
+def test_gitignore_gets_only_missing_entries_once(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text("node_modules\n/.devdb\n.env")  # no final newline
+    first = scaffold.init_project(tmp_path)
+    assert ".devdb/" not in first.gitignore_added
+    assert ".env" not in first.gitignore_added
+    assert "reports/" in first.gitignore_added
+    text = (tmp_path / ".gitignore").read_text()
+    assert text.startswith("node_modules\n/.devdb\n.env\n")
+    assert text.count("reports/") == 1
+    second = scaffold.init_project(tmp_path, force=True)
+    assert second.gitignore_added == ()
+    assert (tmp_path / ".gitignore").read_text() == text
+
+
+def test_gitignore_created_when_missing(tmp_path: Path) -> None:
+    scaffold.init_project(tmp_path)
+    lines = (tmp_path / ".gitignore").read_text().splitlines()
+    for entry in scaffold.gitignore_entries():
+        assert entry in lines
+    assert ".devdb/" in lines
+    assert ".env" in lines
+
+
+def test_gitignore_template_matches_repository_gitignore() -> None:
+    # What devdb asks a project to ignore is what this repository ignores.
+    ours = {line.strip() for line in (REPO / ".gitignore").read_text().splitlines()}
+    assert set(scaffold.gitignore_entries()) <= ours
+
+
+def test_init_refuses_a_file_as_target(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "file"
+    target.write_text("x")
+    assert cli.main(["init", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ")
+    assert "Hint: " in err
+
+
+def test_cli_init_prints_files_and_next_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["init", "app"]) == 0
+    out = capsys.readouterr().out
+    assert "created  tasks.py" in out
+    assert out.rstrip().endswith("cd app && invoke db.setup\n  invoke db.url --role app")
+    assert cli.main(["init", "app"]) == 0
+    assert "skipped  tasks.py (exists; --force overwrites)" in capsys.readouterr().out
+
+
+def test_cli_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"devdb {__version__}"
+
+
+def test_version_lives_only_in_the_package() -> None:
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in pyproject
+    assert __version__ in (REPO / "CHANGELOG.md").read_text()
