@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from invoke.collection import Collection
 
-from devdb.tasks import server
+from devdb.tasks import init, server
+from devdb.tasks import reset as reset_tasks
+from devdb.tasks import snapshot as snapshot_tasks
 
 
 def build_namespace() -> Collection:
@@ -23,8 +25,13 @@ def build_namespace() -> Collection:
         server.logs,
         server.destroy,
         server.setup,
+        init.init_,
+        reset_tasks.reset,
+        snapshot_tasks.dump,
+        snapshot_tasks.load,
     ):
         db.add_task(t)
+    db.add_collection(snapshot_tasks.ns)
     root = Collection()
     root.add_collection(db)
     return root
