@@ -15,7 +15,10 @@ from devdb.state import read_state, write_state
 
 
 def is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True when a server could listen on ``port``. SO_REUSEADDR, as servers set it, so that
+    closed connections in TIME_WAIT do not count as taken; a listener still does."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

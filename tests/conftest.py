@@ -47,6 +47,35 @@ def native_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Se
     NativeBackend(settings).remove()
 
 
+def skip_or_fail(reason: str) -> None:
+    """Skip a Docker test, except under DEVDB_REQUIRE_DOCKER=1 (CI), where it fails instead."""
+    if os.environ.get("DEVDB_REQUIRE_DOCKER") == "1":
+        pytest.fail(f"{reason} (DEVDB_REQUIRE_DOCKER=1: Docker tests must run, not skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker_ready() -> str:
+    """The image Docker tests use (DEVDB_POSTGRES_IMAGE, default stand-in/postgres:15), once a
+    Docker engine, the compose CLI and that image are all here; else skip (or fail in CI)."""
+    from devdb.backends.docker import compose_command, connect_engine
+    from devdb.errors import DevdbError
+
+    image = os.environ.get("DEVDB_POSTGRES_IMAGE") or "stand-in/postgres:15"
+    try:
+        client = connect_engine()
+        compose_command()
+    except DevdbError as exc:
+        skip_or_fail(exc.message)
+    try:
+        client.images.get(image)
+    except Exception:
+        skip_or_fail(f"the Docker image {image} is not on this machine")
+    finally:
+        client.close()
+    return image
+
+
 @pytest.fixture(scope="session")
 def server_conninfo(native_server: tuple[Settings, ConnInfo]) -> ConnInfo:
     """Owner connection info of the session's server (database: the project database)."""

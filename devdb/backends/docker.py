@@ -13,6 +13,7 @@ import functools
 import os
 import re
 import shutil
+import socket
 import subprocess
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,8 @@ SERVICE = "postgres"
 CONTAINER_PORT = "5432/tcp"
 PGDATA_FROM_18 = "/var/lib/postgresql"  # the image keeps PGDATA at /var/lib/postgresql/18/docker
 PGDATA_BEFORE_18 = "/var/lib/postgresql/data"
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+PROBE_API_VERSION = "1.24"  # only for the unversioned /version call; never sent to the API
 COMPOSE_TIMEOUT = 600  # seconds; a first `up` may pull the image
 
 
@@ -46,19 +49,24 @@ def engine_available(timeout: float = 1.5) -> bool:
 
 
 def connect_engine(timeout: float = 5) -> DockerClient:
-    """A Docker SDK client whose engine answered a ping, or ``EngineUnavailable``."""
+    """A Docker SDK client for the engine's API version, or ``EngineUnavailable``.
+
+    The version is asked for with a client that makes no request when built (a pinned version),
+    so a dead engine leaves no half-built client and no open socket behind."""
+    _check_unix_socket(timeout)
     try:
         import docker
 
-        client = docker.from_env(timeout=timeout)
+        probe = docker.from_env(timeout=timeout, version=PROBE_API_VERSION)
     except Exception as exc:  # DockerException, or a bad DOCKER_HOST
         raise EngineUnavailable(f"no Docker engine answers at {_where()} ({_reason(exc)})") from exc
     try:
-        client.ping()
+        api_version = str(probe.api.version(api_version=False)["ApiVersion"])
     except Exception as exc:  # connection refused, timeout, permission denied on the socket
-        client.close()
         raise EngineUnavailable(f"no Docker engine answers at {_where()} ({_reason(exc)})") from exc
-    return client
+    finally:
+        probe.close()
+    return docker.from_env(timeout=timeout, version=api_version)
 
 
 @functools.cache
@@ -298,7 +306,22 @@ def _redact(text: str, secret: str) -> str:
 
 
 def _where() -> str:
-    return os.environ.get("DOCKER_HOST") or "the default socket (/var/run/docker.sock)"
+    return os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+
+
+def _check_unix_socket(timeout: float) -> None:
+    """Connect to a unix-socket engine ourselves first: the SDK leaks its socket when that
+    connect fails, and a missing socket file says plainly that no engine runs."""
+    host = os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+    if not host.startswith("unix://"):
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(host.removeprefix("unix://"))
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise EngineUnavailable(f"no Docker engine answers at {host} ({reason})") from exc
 
 
 def _reason(exc: BaseException) -> str:

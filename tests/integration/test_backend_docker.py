@@ -1,0 +1,136 @@
+"""The docker backend against a real engine: compose up, answer, keep data, destroy, isolation.
+
+Skipped without an engine or the image; under DEVDB_REQUIRE_DOCKER=1 (CI) that is a failure.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import REPO, make_project
+
+from devdb import server
+from devdb.backends.docker import DockerBackend, compose_command, connect_engine
+from devdb.database import can_connect, connect
+from devdb.settings import Settings
+
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("docker_ready")]
+
+
+def docker_project(root: Path, image: str) -> Settings:
+    return make_project(
+        root,
+        backend="docker",
+        postgres_image=image,
+        compose_file=REPO / "compose" / "compose.yaml",
+        ready_timeout=90,
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path, docker_ready: str) -> Iterator[Settings]:
+    settings = docker_project(tmp_path / "proj", docker_ready)
+    yield settings
+    DockerBackend(settings).remove()
+
+
+def volumes_of(settings: Settings) -> list[str]:
+    client = connect_engine()
+    label = f"com.docker.compose.project={settings.compose_project}"
+    try:
+        return [v.name for v in client.volumes.list(filters={"label": label})]
+    finally:
+        client.close()
+
+
+def test_up_answers_keeps_data_and_destroy_removes_everything(project: Settings) -> None:
+    result = server.up(project)
+    assert result.backend == "docker"
+    assert result.created_database is False  # the image's POSTGRES_DB made it
+    with connect(result.conninfo) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        version = conn.execute("SHOW server_version_num").fetchone()
+        assert version is not None and int(version[0]) >= 100000
+        conn.execute("CREATE TABLE kept (v text)")
+        conn.execute("INSERT INTO kept VALUES ('survives')")
+        conn.commit()
+    # pg_stat_statements is preloaded by compose.yaml's command.
+    with connect(result.conninfo, autocommit=True) as conn:
+        row = conn.execute("SHOW shared_preload_libraries").fetchone()
+        assert row is not None and "pg_stat_statements" in row[0]
+
+    backend = DockerBackend(project)
+    assert backend.status().running
+    server.down(project)
+    st = backend.status()
+    assert not st.running
+    assert st.detail["container"]  # stopped, not removed
+    assert not can_connect(result.conninfo)
+
+    again = server.up(project)
+    assert again.conninfo.port == result.conninfo.port
+    with connect(again.conninfo) as conn:
+        assert conn.execute("SELECT v FROM kept").fetchall() == [("survives",)]
+
+    assert volumes_of(project) == [f"{project.compose_project}_pgdata"]
+    server.destroy(project)
+    assert backend.container() is None
+    assert volumes_of(project) == []
+    assert not backend.status().running
+
+
+def test_port_is_bound_to_loopback_only(project: Settings) -> None:
+    server.up(project)
+    container = DockerBackend(project).container()
+    assert container is not None
+    bindings = container.attrs["HostConfig"]["PortBindings"]["5432/tcp"]
+    assert [b["HostIp"] for b in bindings] == ["127.0.0.1"]
+    assert "ready to accept connections" in DockerBackend(project).logs(200)
+
+
+def test_two_projects_do_not_collide(tmp_path: Path, docker_ready: str) -> None:
+    a = docker_project(tmp_path / "one" / "app", docker_ready)
+    b = docker_project(tmp_path / "two" / "app", docker_ready)
+    assert a.project == b.project  # same folder name, still separate
+    try:
+        ua, ub = server.up(a), server.up(b)
+        assert a.compose_project != b.compose_project
+        assert ua.conninfo.port != ub.conninfo.port
+        ca, cb = DockerBackend(a).container(), DockerBackend(b).container()
+        assert ca is not None and cb is not None and ca.id != cb.id
+        assert volumes_of(a) != volumes_of(b)
+        with connect(ua.conninfo, autocommit=True) as conn:
+            conn.execute("CREATE TABLE only_in_a (x int)")
+        with connect(ub.conninfo, autocommit=True) as conn:
+            found = conn.execute("SELECT to_regclass('only_in_a')").fetchone()
+            assert found == (None,)
+        server.destroy(a)
+        assert DockerBackend(b).status().running  # destroying one leaves the other alone
+    finally:
+        DockerBackend(a).remove()
+        DockerBackend(b).remove()
+
+
+@pytest.mark.parametrize(
+    ("image", "mount"),
+    [("stand-in/postgres:15", "/var/lib/postgresql/data"), ("postgres:18", "/var/lib/postgresql")],
+)
+def test_compose_file_renders_loopback_port_and_volume(
+    tmp_path: Path, image: str, mount: str
+) -> None:
+    settings = docker_project(tmp_path / "proj", image)
+    backend = DockerBackend(settings)
+    env = backend.compose_env(54999)
+    cmd = [*compose_command(), "-p", settings.compose_project, "-f", str(settings.compose_file)]
+    out = subprocess.run(
+        [*cmd, "config"], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert "127.0.0.1" in out and "54999" in out
+    # v1 prints "- pgdata:/path:rw", v2 the long form with "target: /path".
+    assert re.search(rf"(pgdata:{mount}(:rw)?|target: {mount})$", out, re.MULTILINE)
+    assert "shared_preload_libraries=pg_stat_statements" in out
+    assert "fsync=off" in out
