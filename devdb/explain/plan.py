@@ -1,0 +1,341 @@
+"""Plan arithmetic on ``EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)`` output, as PEV2 and depesz do it.
+
+PostgreSQL reports a node's ``Actual Total Time`` and ``Actual Rows`` per loop, and, below a
+Gather, averaged over the processes that ran it. So a node's inclusive time is
+``actual total time x loops``, divided by the processes (workers launched + the leader) when it ran
+in parallel. Buffer counts are already totals over loops and processes, and include children.
+
+A node's exclusive time (and buffers) is its inclusive value minus what its children account for:
+Outer/Inner/Member/Subquery/SubPlan children run inside the node, so they are subtracted from it.
+An InitPlan runs once, when some node first evaluates its parameter, and is counted in *that*
+node's time (and its ancestors'), not necessarily in the node it hangs under: its cost is taken
+out of the deepest node whose expressions name the parameter (``$0`` up to PostgreSQL 16,
+``(InitPlan 1)`` from 17). A CTE (an InitPlan named ``CTE x``) runs on demand when a ``CTE Scan``
+pulls rows, so its cost is taken out of the CTE Scans that read it (in plan order). Exclusive
+values never go below zero (timer noise). Nodes with ``Actual Loops = 0`` never ran.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+BUFFER_KEYS = (
+    "Shared Hit Blocks",
+    "Shared Read Blocks",
+    "Shared Dirtied Blocks",
+    "Shared Written Blocks",
+    "Local Hit Blocks",
+    "Local Read Blocks",
+    "Local Dirtied Blocks",
+    "Local Written Blocks",
+    "Temp Read Blocks",
+    "Temp Written Blocks",
+)
+_SHORT = {k: k.replace(" Blocks", "").lower().replace(" ", "_") for k in BUFFER_KEYS}
+
+
+@dataclass
+class Node:
+    """One plan node with PostgreSQL's raw fields and the derived numbers."""
+
+    id: int
+    raw: dict[str, Any]
+    parent: Node | None = None
+    children: list[Node] = field(default_factory=list)
+    depth: int = 0
+    workers: int = 1  # processes that shared this node (1 unless below a Gather)
+    total_time: float = 0.0  # inclusive, ms
+    exclusive_time: float = 0.0
+    buffers: dict[str, int] = field(default_factory=dict)  # inclusive
+    exclusive_buffers: dict[str, int] = field(default_factory=dict)
+
+    # -- raw fields ----------------------------------------------------------------------------
+
+    @property
+    def node_type(self) -> str:
+        return str(self.raw.get("Node Type", "?"))
+
+    @property
+    def relationship(self) -> str:
+        return str(self.raw.get("Parent Relationship", ""))
+
+    @property
+    def subplan_name(self) -> str:
+        """``InitPlan 1``, ``SubPlan 2`` or ``CTE x``; PostgreSQL <= 16 appends ``(returns $0)``,
+        which is dropped so plans compare across versions."""
+        name = str(self.raw.get("Subplan Name", ""))
+        return re.sub(r"\s*\(returns [^)]*\)$", "", name)
+
+    @property
+    def relation(self) -> str | None:
+        rel = self.raw.get("Relation Name")
+        if rel is None:
+            return None
+        schema = self.raw.get("Schema")
+        return f"{schema}.{rel}" if schema else str(rel)
+
+    @property
+    def index(self) -> str | None:
+        value = self.raw.get("Index Name")
+        return str(value) if value is not None else None
+
+    @property
+    def join_type(self) -> str | None:
+        value = self.raw.get("Join Type")
+        return str(value) if value is not None else None
+
+    @property
+    def loops(self) -> float:
+        return float(self.raw.get("Actual Loops", 1) or 0)
+
+    @property
+    def executed(self) -> bool:
+        """False for a node PostgreSQL never ran (``never executed`` in text format)."""
+        return "Actual Loops" not in self.raw or self.loops > 0
+
+    @property
+    def analyzed(self) -> bool:
+        return "Actual Loops" in self.raw
+
+    @property
+    def plan_rows(self) -> float:
+        return float(self.raw.get("Plan Rows", 0))
+
+    @property
+    def actual_rows(self) -> float:
+        """Rows per loop (PostgreSQL 18 reports fractions, earlier versions whole numbers)."""
+        return float(self.raw.get("Actual Rows", 0))
+
+    @property
+    def total_rows(self) -> float:
+        return self.actual_rows * self.loops
+
+    @property
+    def rows_removed(self) -> float:
+        """Rows a filter, join filter or index recheck threw away, over all loops."""
+        per_loop = sum(
+            float(self.raw.get(k, 0))
+            for k in (
+                "Rows Removed by Filter",
+                "Rows Removed by Join Filter",
+                "Rows Removed by Index Recheck",
+            )
+        )
+        return per_loop * self.loops
+
+    @property
+    def misestimate(self) -> float:
+        """How far the planner's row estimate was off, as a factor >= 1 (1 = exact)."""
+        if not self.executed or not self.analyzed:
+            return 1.0
+        actual, planned = max(self.actual_rows, 1.0), max(self.plan_rows, 1.0)
+        return max(actual / planned, planned / actual)
+
+    @property
+    def underestimated(self) -> bool:
+        return self.actual_rows > self.plan_rows
+
+    def label(self) -> str:
+        """A short human name: ``Index Scan using users_pkey on user.users``."""
+        text = self.node_type
+        if self.raw.get("Strategy") and self.node_type == "Aggregate":
+            text = f"{self.raw['Strategy'].replace('Plain', '')} Aggregate".strip()
+        if self.join_type and self.join_type != "Inner":
+            text += f" ({self.join_type})"
+        if self.index:
+            text += f" using {self.index}"
+        if self.relation:
+            text += f" on {self.relation}"
+        elif self.raw.get("CTE Name"):
+            text += f" on {self.raw['CTE Name']}"
+        if self.subplan_name:
+            text = f"{self.subplan_name}: {text}"
+        return text
+
+    def walk(self) -> Iterator[Node]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The per-node data of the JSON report (raw fields kept under ``raw``)."""
+        raw = {k: v for k, v in self.raw.items() if k != "Plans"}
+        return {
+            "id": self.id,
+            "parent": self.parent.id if self.parent else None,
+            "depth": self.depth,
+            "label": self.label(),
+            "node_type": self.node_type,
+            "relation": self.relation,
+            "index": self.index,
+            "join_type": self.join_type,
+            "relationship": self.relationship or None,
+            "subplan": self.subplan_name or None,
+            "executed": self.executed,
+            "loops": self.loops,
+            "workers": self.workers,
+            "plan_rows": self.plan_rows,
+            "actual_rows": self.actual_rows,
+            "total_rows": self.total_rows,
+            "rows_removed": self.rows_removed,
+            "misestimate": round(self.misestimate, 2),
+            "total_time_ms": round(self.total_time, 3),
+            "exclusive_time_ms": round(self.exclusive_time, 3),
+            "buffers": self.buffers,
+            "exclusive_buffers": self.exclusive_buffers,
+            "raw": raw,
+        }
+
+
+@dataclass
+class Plan:
+    """A whole analyzed plan: the node tree plus the top-level numbers."""
+
+    root: Node
+    planning_time: float
+    execution_time: float
+    settings: dict[str, str]
+    planning_buffers: dict[str, int]
+    triggers: list[dict[str, Any]]
+
+    def nodes(self) -> list[Node]:
+        return list(self.root.walk())
+
+    def node(self, node_id: int) -> Node:
+        for n in self.root.walk():
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    @property
+    def shared_buffers(self) -> int:
+        """Shared blocks hit or read by the whole execution (the gated number)."""
+        return self.root.buffers["shared_hit"] + self.root.buffers["shared_read"]
+
+    @property
+    def temp_blocks(self) -> int:
+        return sum(
+            n.exclusive_buffers["temp_read"] + n.exclusive_buffers["temp_written"]
+            for n in self.nodes()
+        )
+
+    @property
+    def trigger_time(self) -> float:
+        return sum(float(t.get("Time", 0)) for t in self.triggers)
+
+    def slowest(self, count: int = 5) -> list[Node]:
+        ran = [n for n in self.nodes() if n.executed]
+        return sorted(ran, key=lambda n: n.exclusive_time, reverse=True)[:count]
+
+
+def parse_plan(document: Any) -> Plan:
+    """Build a ``Plan`` from EXPLAIN's JSON (the list PostgreSQL returns, or its one item)."""
+    top = document[0] if isinstance(document, list) else document
+    if not isinstance(top, dict) or "Plan" not in top:
+        raise ValueError("not EXPLAIN (FORMAT JSON) output: no 'Plan' key")
+    counter = iter(range(1, 1_000_000))
+    root = _build(top["Plan"], None, 0, 1, counter)
+    _compute(root)
+    planning = top.get("Planning", {})
+    return Plan(
+        root=root,
+        planning_time=float(top.get("Planning Time", 0.0)),
+        execution_time=float(top.get("Execution Time", 0.0)),
+        settings={str(k): str(v) for k, v in (top.get("Settings") or {}).items()},
+        planning_buffers=_buffers(planning) if isinstance(planning, dict) else _buffers({}),
+        triggers=list(top.get("Triggers", [])),
+    )
+
+
+def _build(
+    raw: dict[str, Any], parent: Node | None, depth: int, workers: int, counter: Iterator[int]
+) -> Node:
+    node = Node(id=next(counter), raw=raw, parent=parent, depth=depth, workers=workers)
+    if raw.get("Node Type") in {"Gather", "Gather Merge"}:
+        launched = raw.get("Workers Launched", raw.get("Workers Planned", 0))
+        child_workers = int(launched or 0) + (0 if raw.get("Single Copy") else 1)
+        child_workers = max(child_workers, 1)
+    else:
+        child_workers = workers
+    node.children = [
+        _build(c, node, depth + 1, child_workers, counter) for c in raw.get("Plans", [])
+    ]
+    return node
+
+
+def _buffers(raw: dict[str, Any]) -> dict[str, int]:
+    return {_SHORT[k]: int(raw.get(k, 0) or 0) for k in BUFFER_KEYS}
+
+
+def _compute(root: Node) -> None:
+    nodes = list(root.walk())
+    for node in nodes:
+        node.total_time = float(node.raw.get("Actual Total Time", 0.0)) * node.loops / node.workers
+        node.buffers = _buffers(node.raw)
+    for node in nodes:
+        kids = [c for c in node.children if c.relationship != "InitPlan"]
+        node.exclusive_time = node.total_time - sum(c.total_time for c in kids)
+        node.exclusive_buffers = {
+            k: v - sum(c.buffers[k] for c in kids) for k, v in node.buffers.items()
+        }
+    for init in (n for n in nodes if n.relationship == "InitPlan"):
+        if init.subplan_name.startswith("CTE "):
+            name = init.subplan_name[4:]
+            _charge(init, [n for n in nodes if n.raw.get("CTE Name") == name])
+        else:
+            _charge(init, [_evaluator(init)])
+    for node in nodes:
+        node.exclusive_time = max(node.exclusive_time, 0.0)
+        node.exclusive_buffers = {k: max(v, 0) for k, v in node.exclusive_buffers.items()}
+
+
+def _param_refs(init: Node) -> list[re.Pattern[str]]:
+    """How expressions name an InitPlan's output: ``$0`` up to PostgreSQL 16 (listed in
+    ``returns $0,$1``), ``(InitPlan 1).col1`` from 17 on."""
+    raw_name = str(init.raw.get("Subplan Name", ""))
+    returns = re.search(r"\(returns ([^)]*)\)", raw_name)
+    if returns:
+        params = [p.strip() for p in returns.group(1).split(",") if p.strip()]
+        return [re.compile(re.escape(p) + r"(?!\d)") for p in params]
+    return [re.compile(re.escape(f"({init.subplan_name})"))]
+
+
+def _mentions(node: Node, refs: list[re.Pattern[str]]) -> bool:
+    for key, value in node.raw.items():
+        if key == "Plans":
+            continue
+        text = value if isinstance(value, str) else str(value) if isinstance(value, list) else ""
+        if text and any(r.search(text) for r in refs):
+            return True
+    return False
+
+
+def _evaluator(init: Node) -> Node:
+    """The node whose expression first needs an InitPlan's value: it runs the InitPlan, so its
+    time includes it. The deepest node naming the parameter; else the node it hangs under."""
+    parent = init.parent
+    assert parent is not None
+    inside = {id(n) for n in init.walk()}
+    refs = _param_refs(init)
+    users = [n for n in parent.walk() if id(n) not in inside and _mentions(n, refs)]
+    if not users:
+        return parent
+    return max(users, key=lambda n: n.depth)
+
+
+def _charge(init: Node, consumers: list[Node]) -> None:
+    """Take an InitPlan's (or CTE's) own cost out of the nodes that made it run, first one
+    first, never below zero."""
+    time_left = init.total_time
+    buffers_left = dict(init.buffers)
+    for node in consumers:
+        take = min(time_left, max(node.exclusive_time, 0.0))
+        node.exclusive_time -= take
+        time_left -= take
+        for key, left in buffers_left.items():
+            got = min(left, max(node.exclusive_buffers[key], 0))
+            node.exclusive_buffers[key] -= got
+            buffers_left[key] = left - got

@@ -1,0 +1,6 @@
+-- description: The nightly job marking long-overdue open invoices uncollectible (DML: db.explain rolls it back).
+-- param: cutoff = (SELECT coalesce(percentile_disc(0.1) WITHIN GROUP (ORDER BY due_at), now()) FROM billing.invoices WHERE status = 'open')
+UPDATE billing.invoices
+SET status = 'uncollectible'
+WHERE status = 'open'
+  AND due_at < :'cutoff'::timestamptz;
