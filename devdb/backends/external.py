@@ -5,10 +5,12 @@ devdb never starts, stops or removes it; ``up`` only waits until it answers.
 
 from __future__ import annotations
 
+import socket
+
 from devdb.backends.base import ServerStatus
 from devdb.conninfo import ConnInfo, parse_url
 from devdb.database import can_connect, wait_ready
-from devdb.errors import BackendError, ConfigError
+from devdb.errors import BackendError, ConfigError, ConnectionFailed, ReadinessTimeout
 from devdb.settings import Settings
 
 
@@ -30,8 +32,25 @@ class ExternalBackend:
         return self._info
 
     def start(self) -> ConnInfo:
-        wait_ready(self._info, self.settings.ready_timeout)
-        return self._info
+        """Wait until the server answers (a CI service may still be starting); a host name that
+        does not resolve fails at once, a wrong password at the first answer."""
+        info = self._info
+        try:
+            socket.getaddrinfo(info.host, info.port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise ConnectionFailed(
+                f"cannot connect to {info.host}:{info.port}: the host name does not resolve",
+                "Check the host in DATABASE_URL.",
+            ) from exc
+        try:
+            wait_ready(info, self.settings.ready_timeout)
+        except ReadinessTimeout as exc:
+            raise ConnectionFailed(
+                f"DATABASE_URL: {exc.message}",
+                "Check DATABASE_URL (host, port) and that the server runs; "
+                "DEVDB_READY_TIMEOUT sets how long to wait.",
+            ) from exc
+        return info
 
     def stop(self) -> None:
         raise BackendError(

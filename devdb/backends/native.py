@@ -13,6 +13,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,7 @@ class NativeBackend:
             self._initdb()
         port = choose_port(self.settings)
         proc = self._spawn(port)
+        _reap_when_done(proc)
         conninfo = ConnInfo(
             "127.0.0.1",
             port,
@@ -168,6 +170,8 @@ class NativeBackend:
     def _initdb(self) -> None:
         user = self._server_user()
         self.home.mkdir(parents=True, exist_ok=True)
+        if user is not None:
+            _let_traverse(self.home.parent, user)
         if self.data.exists():
             shutil.rmtree(self.data)  # a half-made cluster from an interrupted initdb
         pwfile = self.home / ".initdb-pw"
@@ -275,6 +279,23 @@ def _alive(pid: int) -> bool:
     except OSError:
         return True
     return b"postgres" in cmdline or b"postmaster" in cmdline
+
+
+def _reap_when_done(proc: subprocess.Popen[bytes]) -> None:
+    """Wait for the server in a daemon thread: when it stops (or crashes) while this process
+    still runs, it is reaped rather than left a zombie, and Popen never warns that it is still
+    running when the object goes away."""
+    threading.Thread(target=proc.wait, name=f"reap-postgres-{proc.pid}", daemon=True).start()
+
+
+def _let_traverse(folder: Path, user: pwd.struct_passwd) -> None:
+    """As root: let the server user reach ``folder`` by adding the search bit (o+x, never read)
+    to each folder above it that keeps others out (a 0700 temporary or home folder, say)."""
+    for each in (folder, *folder.parents):
+        st = each.stat()
+        if st.st_uid != user.pw_uid and not st.st_mode & 0o001:
+            info(f"adding o+x to {each} so user {user.pw_name!r} can reach the cluster")
+            each.chmod(st.st_mode | 0o001)
 
 
 def _may_execute(bindir: Path, user: pwd.struct_passwd) -> bool:
