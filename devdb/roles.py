@@ -20,7 +20,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from devdb.conninfo import ConnInfo
+from devdb.conninfo import ConnInfo, parse_url
 from devdb.errors import ConfigError, DatabaseError
 from devdb.settings import Settings
 from devdb.state import role_password
@@ -54,9 +54,18 @@ class AppRole:
     created: bool
 
 
+def project_database(settings: Settings) -> str:
+    """The project database: DATABASE_URL's for the external backend, else DEVDB_DATABASE."""
+    if settings.backend == "external" and settings.database_url:
+        return parse_url(settings.database_url).dbname
+    return settings.database
+
+
 def app_role_name(settings: Settings, database: str | None = None) -> str:
-    """The real role name: ``<database>_<app_role>``, shortened with a digest past 63 bytes."""
-    name = f"{database or settings.database}_{settings.app_role}"
+    """The real role name: ``<project database>_<app_role>``, shortened with a digest past 63
+    bytes. It names the project's database, not the one connected to: a template or test
+    database cloned from the project carries grants to the same role."""
+    name = f"{database or project_database(settings)}_{settings.app_role}"
     if len(name.encode()) <= MAX_IDENTIFIER:
         return name
     digest = hashlib.sha1(name.encode()).hexdigest()[:8]  # noqa: S324 - a label, not security
@@ -65,7 +74,7 @@ def app_role_name(settings: Settings, database: str | None = None) -> str:
 
 def app_conninfo(settings: Settings, owner: ConnInfo) -> ConnInfo:
     """Connection info for the app role on the owner's server and database."""
-    name = app_role_name(settings, owner.dbname)
+    name = app_role_name(settings)
     return owner.as_role(name, role_password(settings, name))
 
 
@@ -74,7 +83,7 @@ def conninfo_for_role(settings: Settings, owner: ConnInfo, role: str | None) -> 
     name give the app role; anything else is an error."""
     if role is None or role in OWNER_ALIASES or role == owner.user:
         return owner
-    if role in {settings.app_role, app_role_name(settings, owner.dbname)}:
+    if role in {settings.app_role, app_role_name(settings)}:
         return app_conninfo(settings, owner)
     raise ConfigError(
         f"unknown role {role!r}",
@@ -92,7 +101,7 @@ def ensure_app_role(settings: Settings, owner: ConnInfo) -> AppRole:
 
     from devdb.database import connect
 
-    name = app_role_name(settings, owner.dbname)
+    name = app_role_name(settings)
     password = role_password(settings, name)
     with connect(owner) as conn:
         try:

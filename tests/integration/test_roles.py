@@ -144,7 +144,7 @@ def test_up_creates_the_role_and_url_prints_it(
     from devdb import server
 
     server.up(project_on_server)
-    name = roles.app_role_name(project_on_server, owner.dbname)
+    name = roles.app_role_name(project_on_server)
     try:
         app = parse_url(server.url(project_on_server, role="app"))
         assert app.user == name
@@ -156,3 +156,32 @@ def test_up_creates_the_role_and_url_prints_it(
             conn.execute(f'DROP OWNED BY "{name}"')
             conn.execute(f'REVOKE ALL ON DATABASE "{owner.dbname}" FROM "{name}"')
             conn.execute(f'DROP ROLE "{name}"')
+
+
+def test_grants_made_in_a_template_carry_over_to_its_clone(
+    project_on_server: Settings, owner: ConnInfo
+) -> None:
+    """db.reset migrates a template database and clones it: the clone's tables must be reachable
+    by the project's app role, whose name comes from the project, not the template."""
+    from devdb.database import ADMIN_DB, create_database, drop_database
+
+    template, clone = f"{owner.dbname}_tpl", f"{owner.dbname}_clone"
+    admin = connect(owner.for_database(ADMIN_DB), autocommit=True)
+    create_database(admin, template)
+    try:
+        with connect(owner.for_database(template), autocommit=True) as conn:
+            conn.execute("CREATE SCHEMA shop")
+            conn.execute("CREATE TABLE shop.items (id serial PRIMARY KEY, name text)")
+        role = roles.ensure_app_role(project_on_server, owner.for_database(template))
+        assert role.name == roles.app_role_name(project_on_server)
+        create_database(admin, clone, template=template)
+        app = roles.app_conninfo(project_on_server, owner).for_database(clone)
+        with connect(app, autocommit=True) as conn:
+            conn.execute("INSERT INTO shop.items (name) VALUES ('x')")
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute("DROP TABLE shop.items")
+    finally:
+        for name in (clone, template):
+            drop_database(admin, name)
+        admin.execute(f'DROP ROLE IF EXISTS "{roles.app_role_name(project_on_server)}"')
+        admin.close()
