@@ -1,0 +1,175 @@
+"""The native backend with real PostgreSQL binaries: lifecycle, crashes, ports, broken setups."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import make_project
+
+from devdb import server
+from devdb.backends.native import NativeBackend
+from devdb.database import can_connect, connect
+from devdb.errors import BinariesNotFound, PortInUse, ServerStartError
+from devdb.settings import Settings
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Settings]:
+    settings = make_project(tmp_path / "proj")
+    yield settings
+    NativeBackend(settings).remove()
+
+
+def invoke(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
+    env["DEVDB_BACKEND"] = "native"
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def wait_gone(pids: list[int], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = [p for p in pids if Path(f"/proc/{p}").exists() and _not_zombie(p)]
+        if not alive:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"processes {pids} did not exit")
+
+
+def _not_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_up_answers_down_keeps_data_destroy_removes(project: Settings) -> None:
+    result = server.up(project)
+    assert result.backend == "native"
+    assert result.created_database is True
+    with connect(result.conninfo) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        conn.execute("CREATE TABLE kept (v text)")
+        conn.execute("INSERT INTO kept VALUES ('survives')")
+        conn.commit()
+    backend = NativeBackend(project)
+    assert backend.status().running
+    assert "ready to accept connections" in backend.logs(100)
+
+    server.down(project)
+    assert not backend.status().running
+    assert not can_connect(result.conninfo)
+    assert (backend.data / "PG_VERSION").is_file()
+
+    again = server.up(project)
+    assert again.created_database is False
+    assert again.conninfo.port == result.conninfo.port
+    with connect(again.conninfo) as conn:
+        assert conn.execute("SELECT v FROM kept").fetchall() == [("survives",)]
+
+    server.destroy(project)
+    assert not backend.home.exists()
+    assert not can_connect(result.conninfo)
+    assert not backend.status().running
+
+
+def test_up_after_a_crash_clears_the_stale_pid_file(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    settings = make_project(root)
+    try:
+        first = invoke(root, "db.up")
+        assert first.returncode == 0, first.stderr
+        pidfile = NativeBackend(settings).data / "postmaster.pid"
+        pid = int(pidfile.read_text().split()[0])
+        children = children_of(pid)
+        os.kill(pid, signal.SIGKILL)
+        wait_gone([pid, *children])
+        assert pidfile.is_file()  # what a crash leaves behind
+
+        status = invoke(root, "db.status")
+        assert "stopped" in status.stdout
+
+        second = invoke(root, "db.up")
+        assert second.returncode == 0, second.stderr
+        assert "stale postmaster.pid" in second.stderr
+        assert f"pid {pid}" in second.stderr
+        assert can_connect(NativeBackend(settings).conninfo())
+    finally:
+        NativeBackend(settings).remove()
+
+
+def test_explicit_port_taken_names_the_holder(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        settings = make_project(tmp_path / "proj", port=port)
+        with pytest.raises(PortInUse) as err:
+            server.up(settings)
+    assert f"port {port}" in err.value.message
+    assert f"pid {os.getpid()}" in err.value.message  # this test process holds it
+    assert "DEVDB_PORT" in err.value.hint
+
+
+def test_derived_port_taken_picks_another_and_says_so(
+    project: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", project.default_port))
+        holder.listen()
+        result = server.up(project)
+    assert result.conninfo.port != project.default_port
+    err = capsys.readouterr().err
+    assert f"port {project.default_port} is taken" in err
+    assert f"using {result.conninfo.port} instead" in err
+    server.down(project)
+    # the new port is remembered: the next up uses it even though the derived one is free now
+    assert server.up(project).conninfo.port == result.conninfo.port
+
+
+def test_missing_binaries(tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    settings = make_project(tmp_path / "proj", pg_bin=empty)
+    with pytest.raises(BinariesNotFound) as err:
+        server.up(settings)
+    assert "DEVDB_PG_BIN" in err.value.message
+    assert "initdb" in err.value.message
+
+
+def test_server_that_fails_to_start_shows_its_log(project: Settings) -> None:
+    server.up(project)
+    server.down(project)
+    conf = NativeBackend(project).data / "postgresql.conf"
+    conf.write_text(conf.read_text() + "\nthis is not a setting\n")
+    with pytest.raises(ServerStartError) as err:
+        server.up(project)
+    assert "syntax error" in err.value.log
+    assert "Last lines of the server log" in err.value.render()
