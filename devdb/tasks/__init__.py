@@ -11,6 +11,7 @@ from __future__ import annotations
 from invoke.collection import Collection
 
 from devdb.tasks import init, server
+from devdb.tasks import migrate as migrate_tasks
 from devdb.tasks import reset as reset_tasks
 from devdb.tasks import snapshot as snapshot_tasks
 
@@ -32,6 +33,8 @@ def build_namespace() -> Collection:
     ):
         db.add_task(t)
     db.add_collection(snapshot_tasks.ns)
+    db.add_collection(migrate_tasks.migrate_ns)
+    db.add_collection(migrate_tasks.schema_ns)
     root = Collection()
     root.add_collection(db)
     return root

@@ -1,0 +1,201 @@
+"""Migration tasks: db.migrate (apply), .down, .status, .new, .redo, .verify, .accept;
+schema tasks: db.schema.dump, db.schema.check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import task
+
+from devdb.tasks._common import exits, settings_for
+
+FORCE_HELP = "run even when the server is not a local one devdb owns"
+
+
+def _target(force: bool | None = None, action: str = "") -> tuple[Any, Any]:
+    """Settings and the owner connection info of the project database."""
+    from devdb.server import owner_conninfo
+
+    settings = settings_for()
+    if force is not None:
+        from devdb.guard import require_owned
+
+        require_owned(settings, force=force, action=action)
+    return settings, owner_conninfo(settings)
+
+
+def _destructive(force: bool, action: str) -> tuple[Any, Any]:
+    """The guard, then the automatic undo snapshot, before a Down runs."""
+    from devdb.output import info
+    from devdb.snapshots import save_undo
+
+    settings, conninfo = _target(force, action)
+    save_undo(settings, conninfo)
+    info("saved the undo snapshot (`invoke db.snapshot.restore --undo` restores it)")
+    return settings, conninfo
+
+
+@task(
+    default=True,
+    help={
+        "to": "apply pending migrations up to and including this version",
+        "dry_run": "print what would run, change nothing",
+        "allow_out_of_order": "also apply pending files older than the newest applied one",
+    },
+)
+@exits
+def up(
+    c: Context, to: str | None = None, dry_run: bool = False, allow_out_of_order: bool = False
+) -> None:
+    """Apply pending migrations (db.migrate)."""
+    from devdb.migrations import migrate
+    from devdb.output import info
+
+    settings, conninfo = _target()
+    done = migrate(
+        settings,
+        conninfo,
+        to=to,
+        dry_run=dry_run,
+        allow_out_of_order=allow_out_of_order,
+        progress=info,
+    )
+    if dry_run:
+        for version in done:
+            print(f"would apply {version}")
+    info(f"{'would apply' if dry_run else 'applied'} {len(done)} migration(s)")
+
+
+@task(
+    help={
+        "steps": "how many of the newest migrations to roll back (default 1)",
+        "to": "roll back every migration newer than this version",
+        "force": FORCE_HELP,
+    }
+)
+@exits
+def down(c: Context, steps: int = 1, to: str | None = None, force: bool = False) -> None:
+    """Roll back the newest migration(s); keeps an undo snapshot first."""
+    from devdb.migrations import down as migrate_down
+    from devdb.output import info
+
+    settings, conninfo = _destructive(force, "migrate down")
+    done = migrate_down(settings, conninfo, steps=steps, to=to, progress=info)
+    info(f"rolled back {len(done)} migration(s)")
+
+
+@task(name="status", help={"json": "print one JSON document"})
+@exits
+def status_(c: Context, json: bool = False) -> None:
+    """List migrations: applied, pending, changed, missing or out-of-order."""
+    from devdb.migrations import status
+    from devdb.output import print_json
+
+    rows = status(*_target())
+    if json:
+        print_json(rows)
+        return
+    for row in rows:
+        when = row["applied_at"][:19].replace("T", " ") if row["applied_at"] else ""
+        print(f"{row['state']:<13} {row['name']:<60} {when}")
+    pending = sum(r["state"] in ("pending", "out-of-order") for r in rows)
+    print(f"{len(rows) - pending} applied, {pending} pending")
+
+
+@task(help={"name": "verb_description, e.g. add_users_city"})
+@exits
+def new(c: Context, name: str) -> None:
+    """Write a new timestamped migration file with Up and Down sections."""
+    from devdb.migrations import new_migration
+
+    path = new_migration(settings_for(), name)
+    print(path)
+
+
+@task(help={"force": FORCE_HELP})
+@exits
+def redo(c: Context, force: bool = False) -> None:
+    """Roll back the newest migration and apply it again."""
+    from devdb.migrations import redo as migrate_redo
+    from devdb.output import info
+
+    settings, conninfo = _destructive(force, "redo a migration")
+    migrate_redo(settings, conninfo, progress=info)
+
+
+@task(help={"json": "print one JSON document"})
+@exits
+def verify(c: Context, json: bool = False) -> None:
+    """Prove each Down undoes its Up (Up, Down, compare schemas, Up) in a scratch database."""
+    from devdb.migrations.verify import verify as run_verify
+    from devdb.output import info, print_json
+
+    verdicts = run_verify(*_target(), progress=None if json else info)
+    if json:
+        print_json([v.as_dict() for v in verdicts])
+    else:
+        for v in verdicts:
+            for label, names in (
+                ("leaves behind", v.left_behind),
+                ("does not restore", v.not_restored),
+                ("restores differently", v.changed),
+            ):
+                for name in names:
+                    print(f"{v.filename}: Down {label} {name}")
+            if v.error:
+                print(f"{v.filename}: {v.error}")
+    bad = [v for v in verdicts if not v.ok]
+    if bad:
+        raise Exit(f"Error: {len(bad)} migration(s) fail verification", code=1)
+    info(f"all {len(verdicts)} migration(s) verified: every Down undoes its Up")
+
+
+@task(help={"version": "only this version (default: every changed applied file)"})
+@exits
+def accept(c: Context, version: str | None = None) -> None:
+    """Accept deliberate edits of applied migration files (record their new checksums)."""
+    from devdb.migrations import accept as migrate_accept
+    from devdb.output import info
+
+    done = migrate_accept(*_target(), version=version)
+    for _, filename in done:
+        info(f"accepted the current content of {filename}")
+    if not done:
+        info("no applied migration file has changed")
+
+
+@task(name="dump")
+@exits
+def schema_dump(c: Context) -> None:
+    """Write schema.sql: the normalized pg_dump of what the migrations produce."""
+    from devdb.migrations.schema import write_schema
+    from devdb.output import info
+
+    path = write_schema(*_target())
+    info(f"wrote {path}")
+
+
+@task(name="check")
+@exits
+def schema_check(c: Context) -> None:
+    """Fail when schema.sql differs from what the migrations produce (CI drift check)."""
+    from devdb.migrations.schema import schema_diff
+    from devdb.output import info
+
+    settings, conninfo = _target()
+    diff = schema_diff(settings, conninfo)
+    if diff:
+        print("\n".join(diff))
+        raise Exit(
+            f"Error: {settings.schema_file.name} is out of date with the migrations\n"
+            "Hint: Run `invoke db.schema.dump` and commit the result (or fix the migration).",
+            code=1,
+        )
+    info(f"{settings.schema_file.name} matches the migrations")
+
+
+migrate_ns = Collection("migrate", up, down, status_, new, redo, verify, accept)
+schema_ns = Collection("schema", schema_dump, schema_check)
