@@ -1,0 +1,103 @@
+"""Docker backend error paths and pure logic, without needing an engine.
+
+A dead engine is real here: DOCKER_HOST points at a socket nobody listens on.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import make_project
+
+from devdb.backends import get_backend
+from devdb.backends.docker import DockerBackend, compose_command, engine_available, mount_for_tag
+from devdb.errors import BackendError, ConfigError, EngineUnavailable
+
+
+@pytest.mark.parametrize(
+    ("image", "mount"),
+    [
+        ("postgres:18", "/var/lib/postgresql"),
+        ("postgres:18.1-alpine", "/var/lib/postgresql"),
+        ("postgres", "/var/lib/postgresql"),
+        ("postgres:latest", "/var/lib/postgresql"),
+        ("postgres:19beta1", "/var/lib/postgresql"),
+        ("postgres:17", "/var/lib/postgresql/data"),
+        ("postgres:16.4-bookworm", "/var/lib/postgresql/data"),
+        ("stand-in/postgres:15", "/var/lib/postgresql/data"),
+        ("registry.local:5000/team/postgres:15", "/var/lib/postgresql/data"),
+        ("registry.local:5000/team/postgres", "/var/lib/postgresql"),
+        ("postgres:13@sha256:" + "a" * 64, "/var/lib/postgresql/data"),
+    ],
+)
+def test_volume_mount_follows_the_image_major_version(image: str, mount: str) -> None:
+    assert mount_for_tag(image) == mount
+
+
+@pytest.fixture
+def dead_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    host = f"unix://{tmp_path / 'no-docker.sock'}"
+    monkeypatch.setenv("DOCKER_HOST", host)
+    return host
+
+
+def test_docker_asked_for_without_an_engine(tmp_path: Path, dead_engine: str) -> None:
+    settings = make_project(tmp_path / "proj", backend="docker")
+    backend = get_backend(settings)
+    with pytest.raises(EngineUnavailable) as err:
+        backend.start()
+    assert dead_engine in err.value.message
+    assert "DEVDB_BACKEND=native" in err.value.hint
+    assert not engine_available()
+    # status never raises: it says the server is not running and why
+    st = backend.status()
+    assert not st.running
+    assert "no Docker engine answers" in st.detail["error"]
+
+
+def test_auto_picks_native_without_an_engine(
+    tmp_path: Path, dead_engine: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_project(tmp_path / "proj", backend="auto")
+    assert get_backend(settings).name == "native"
+    assert "no Docker engine answers" in capsys.readouterr().err
+
+
+def test_db_up_task_prints_one_error_and_a_hint(tmp_path: Path, dead_engine: str) -> None:
+    root = tmp_path / "proj"
+    make_project(root)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
+    env.update(DEVDB_BACKEND="docker", DOCKER_HOST=dead_engine)
+    out = subprocess.run(
+        [sys.executable, "-m", "invoke", "db.up"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert lines[0].startswith("Error: no Docker engine answers")
+    assert lines[1].startswith("Hint: ")
+    assert "Traceback" not in out.stderr
+
+
+def test_missing_compose_file_is_a_config_error(tmp_path: Path) -> None:
+    backend = DockerBackend(make_project(tmp_path / "proj", backend="docker"))
+    with pytest.raises(ConfigError, match="compose file"):
+        backend._check_compose_file()
+
+
+def test_no_compose_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "")
+    compose_command.cache_clear()
+    try:
+        with pytest.raises(BackendError, match="docker-compose"):
+            compose_command()
+    finally:
+        compose_command.cache_clear()
