@@ -20,15 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devdb.errors import MigrationParseError
+from devdb.migrations.lexer import has_code, skip_leading_noise, split_sql
 
 FILENAME = re.compile(r"^(\d{14})_([a-z0-9_]+)\.sql$")
 DIRECTIVE = "-- +migrate "
 COMMANDS = ("Up", "Down", "StatementBegin", "StatementEnd")
 # Anything that looks like a marker: "--+migrate", "--  + migrate", " -- +Migrate", ...
 LOOKS_LIKE_MARKER = re.compile(r"^\s*--\s*\+\s*migrate", re.IGNORECASE)
-_SPECIAL = re.compile(r"[;'\"$]|--|/\*")
-_DOLLAR_TAG = re.compile(r"\$([A-Za-z_\x80-\uffff][A-Za-z0-9_\x80-\uffff]*)?\$")
-_IDENT_CHAR = re.compile(r"[A-Za-z0-9_$\x80-\uffff]")
 
 
 @dataclass(frozen=True)
@@ -262,7 +260,7 @@ def _end_block(b: _Builder, number: int) -> None:
             "Add `-- +migrate StatementBegin` before the statement, or remove this line.",
         )
     text = "\n".join(line for _, line in b.block)
-    if _strip_noise(text):
+    if has_code(text):
         start = _leading_skip(b.block)
         kept = b.block[start:]
         sql = "\n".join(line for _, line in kept).rstrip()
@@ -297,9 +295,9 @@ def _flush_plain(b: _Builder, *, final: bool) -> None:
             f"{what} is never closed",
             f"Close the {what} (or fix its quoting).",
         )
-    if final and _strip_noise(text[rest:]):
+    if final and has_code(text[rest:]):
         raise b.fail(
-            numbers[_line_index(starts, rest + _first_code(text[rest:]))],
+            numbers[_line_index(starts, skip_leading_noise(text, rest, len(text)))],
             "statement without a terminating semicolon",
             "End the statement with `;` (sql-migrate rejects this too), or wrap it in "
             "`-- +migrate StatementBegin` / `-- +migrate StatementEnd`.",
@@ -321,7 +319,7 @@ def _line_index(starts: list[int], offset: int) -> int:
 def _make_statement(
     text: str, begin: int, end: int, starts: list[int], numbers: list[int]
 ) -> Statement:
-    begin += len(text[begin:end]) - len(text[begin:end].lstrip())
+    begin = skip_leading_noise(text, begin, end)
     first = _line_index(starts, begin)
     last = _line_index(starts, end - 1)
     return Statement(
@@ -329,104 +327,3 @@ def _make_statement(
         tuple(numbers[first : last + 1]),
         first_col=begin - starts[first] + 1,
     )
-
-
-def _first_code(text: str) -> int:
-    return len(text) - len(text.lstrip())
-
-
-def split_sql(text: str) -> tuple[list[tuple[int, int]], int, tuple[str, int] | None]:
-    """Top-level statements of ``text`` as ``(begin, end)`` spans (end includes the ``;``).
-
-    Returns the spans, the offset where unterminated text starts, and an unclosed construct
-    (a description and its offset) if the text ends inside a string, identifier, dollar quote or
-    block comment. Spans holding only whitespace and comments are left out.
-    """
-    spans: list[tuple[int, int]] = []
-    start = pos = 0
-    n = len(text)
-    while pos < n:
-        match = _SPECIAL.search(text, pos)
-        if match is None:
-            break
-        lexeme, at = match.group(), match.start()
-        if lexeme == ";":
-            if _strip_noise(text[start:at]):
-                spans.append((start, at + 1))
-            start = pos = at + 1
-            continue
-        end, what = _skip(text, at, lexeme)
-        if end < 0:
-            return spans, start, (what, at)
-        pos = end
-    return spans, start, None
-
-
-def _skip(text: str, at: int, lexeme: str) -> tuple[int, str]:
-    """The offset after the construct starting at ``at``, or -1 and what was left open."""
-    if lexeme == "--":
-        nl = text.find("\n", at)
-        return (len(text) if nl < 0 else nl), "comment"
-    if lexeme == "/*":
-        return _skip_block_comment(text, at), "block comment /* ... */"
-    if lexeme in ("'", '"'):
-        escaped = lexeme == "'" and at > 0 and text[at - 1] in "eE"
-        escaped = escaped and (at < 2 or not _ident(text[at - 2]))
-        what = "string literal '...'" if lexeme == "'" else 'quoted identifier "..."'
-        return _skip_quoted(text, at, lexeme, backslash=escaped), what
-    return _skip_dollar(text, at)
-
-
-def _skip_dollar(text: str, at: int) -> tuple[int, str]:
-    tag = _DOLLAR_TAG.match(text, at)
-    if tag is None or (at > 0 and _ident(text[at - 1])):
-        return at + 1, ""  # $1, or a $ inside an identifier
-    close = text.find(tag.group(), tag.end())
-    if close < 0:
-        return -1, f"dollar quote {tag.group()}"
-    return close + len(tag.group()), ""
-
-
-def _ident(ch: str) -> bool:
-    return bool(_IDENT_CHAR.match(ch))
-
-
-def _skip_quoted(text: str, at: int, quote: str, *, backslash: bool) -> int:
-    pos = at + 1
-    while True:
-        close = text.find(quote, pos)
-        if close < 0:
-            return -1
-        if backslash:
-            run = 0
-            while text[close - 1 - run] == "\\" and close - 1 - run > at:
-                run += 1
-            if run % 2:
-                pos = close + 1
-                continue
-        if text.startswith(quote * 2, close):
-            pos = close + 2
-            continue
-        return close + 1
-
-
-def _skip_block_comment(text: str, at: int) -> int:
-    depth, pos = 1, at + 2
-    while depth:
-        opening = text.find("/*", pos)
-        closing = text.find("*/", pos)
-        if closing < 0:
-            return -1
-        if 0 <= opening < closing:
-            depth, pos = depth + 1, opening + 2
-        else:
-            depth, pos = depth - 1, closing + 2
-    return pos
-
-
-_NOISE = re.compile(r"--[^\n]*|/\*.*?\*/|\s+", re.DOTALL)
-
-
-def _strip_noise(text: str) -> str:
-    """``text`` without comments and whitespace (empty when nothing would run)."""
-    return _NOISE.sub("", text)
