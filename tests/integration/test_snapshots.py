@@ -1,0 +1,164 @@
+"""Snapshots, undo, dump/load against a real server (no migrations or seeds needed)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devdb import pgdump, snapshots
+from devdb.conninfo import ConnInfo
+from devdb.database import connect
+from devdb.errors import SnapshotError
+from devdb.settings import Settings
+from tests.integration.dbdigest import content_digest
+
+
+@pytest.fixture
+def db(scratch_db: ConnInfo) -> Iterator[ConnInfo]:
+    """The scratch database with a small table; snapshots made on it are removed after."""
+    with connect(scratch_db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL)")
+        conn.execute("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 50) g")
+    yield scratch_db
+    with snapshots.admin_connect(scratch_db) as conn:
+        for name in ("rt", "other", "cli"):
+            snapshots.drop(conn, snapshots.SNAP_PREFIX + name)
+        snapshots.drop(conn, snapshots.UNDO_DB)
+
+
+def _change(info: ConnInfo) -> None:
+    with connect(info, autocommit=True) as conn:
+        conn.execute("DELETE FROM items WHERE id > 10")
+        conn.execute("UPDATE items SET name = 'edited' WHERE id = 1")
+        conn.execute("ALTER TABLE items ADD COLUMN extra int")
+        conn.execute("CREATE TABLE junk (x int)")
+
+
+def test_snapshot_round_trip(db: ConnInfo) -> None:
+    before = content_digest(db)
+    snap, _ = snapshots.save(db, "rt")
+    assert snap.database == "devdb_snap_rt"
+    assert snap.source == db.dbname
+    assert snap.size_bytes > 0
+    _change(db)
+    assert content_digest(db) != before
+    snapshots.restore(db, "rt")
+    assert content_digest(db) == before
+    listed = {s.name: s for s in snapshots.list_snapshots(db)}
+    assert listed["rt"].created and listed["rt"].size_bytes == snap.size_bytes
+    assert "(undo)" in listed
+    snapshots.delete(db, "rt")
+    assert "rt" not in {s.name for s in snapshots.list_snapshots(db)}
+
+
+def test_restore_keeps_an_undo_and_undo_twice_is_a_no_op(db: ConnInfo) -> None:
+    original = content_digest(db)
+    snapshots.save(db, "rt")
+    _change(db)
+    changed = content_digest(db)
+    snapshots.restore(db, "rt")  # the mistake: the changes were wanted
+    assert content_digest(db) == original
+    snapshots.restore_undo(db)
+    assert content_digest(db) == changed
+    snapshots.restore_undo(db)
+    assert content_digest(db) == original
+
+
+def test_save_undo_copies_and_leaves_the_database_usable(db: ConnInfo) -> None:
+    before = content_digest(db)
+    snapshots.save_undo(Settings(root=Path(), project="p"), db)
+    _change(db)  # e.g. a migrate down
+    snapshots.restore_undo(db)
+    assert content_digest(db) == before
+
+
+def test_restore_disconnects_clients_and_says_so(db: ConnInfo) -> None:
+    snapshots.save(db, "rt")
+    client = connect(db, autocommit=True)
+    gone = snapshots.restore(db, "rt")
+    assert gone == ["devdb"]
+    import psycopg
+
+    with pytest.raises(psycopg.OperationalError):
+        client.execute("SELECT 1")
+    client.close()
+    with connect(db) as conn:  # the restored database accepts connections again
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (50,)
+
+
+def test_snapshot_errors_say_what_to_do(db: ConnInfo) -> None:
+    with pytest.raises(SnapshotError, match="no snapshot 'nope'"):
+        snapshots.restore(db, "nope")
+    with pytest.raises(SnapshotError, match="bad snapshot name"):
+        snapshots.save(db, "Bad Name")
+    snapshots.save(db, "rt")
+    with pytest.raises(SnapshotError, match="already exists") as err:
+        snapshots.save(db, "rt")
+    assert "--replace" in err.value.hint
+    snapshots.save(db, "rt", replace=True)
+
+
+def test_undo_from_another_database_is_refused(db: ConnInfo, server_conninfo: ConnInfo) -> None:
+    snapshots.save_undo(Settings(root=Path(), project="p"), db)
+    with pytest.raises(SnapshotError, match="taken from database"):
+        snapshots.restore_undo(server_conninfo.for_database("some_other_db"))
+
+
+def test_dump_and_load_round_trip(
+    db: ConnInfo, native_server: tuple[Settings, ConnInfo], tmp_path: Path
+) -> None:
+    settings = native_server[0]
+    before = content_digest(db)
+    path = tmp_path / "state.dump"
+    assert pgdump.dump(settings, db, path) > 0
+    _change(db)
+    pgdump.load(settings, db, path)
+    assert content_digest(db) == before
+    snapshots.restore_undo(db)  # the load can be undone too
+    assert content_digest(db) != before
+
+
+def test_load_refuses_a_file_that_is_not_a_dump(
+    db: ConnInfo, native_server: tuple[Settings, ConnInfo], tmp_path: Path
+) -> None:
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello")
+    before = content_digest(db)
+    with pytest.raises(SnapshotError, match="not a pg_dump custom-format archive"):
+        pgdump.load(native_server[0], db, bad)
+    assert content_digest(db) == before
+
+
+def test_snapshot_tasks_from_the_command_line(db: ConnInfo, tmp_path: Path) -> None:
+    (tmp_path / "tasks.py").write_text("from devdb.tasks import ns\nnamespace = ns\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
+    env |= {"DEVDB_BACKEND": "external", "DATABASE_URL": db.url(show_password=True)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "invoke", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    before = content_digest(db)
+    assert run("db.snapshot.save", "cli").returncode == 0
+    _change(db)
+    refused = run("db.snapshot.restore", "cli")  # no terminal, no --yes: a refusal
+    assert refused.returncode == 1
+    assert f"database {db.dbname!r} was left untouched" in refused.stderr
+    assert run("db.snapshot.restore", "cli", "--yes").returncode == 0
+    assert content_digest(db) == before
+    assert run("db.snapshot.restore", "--undo", "--yes").returncode == 0
+    assert content_digest(db) != before
+    listing = run("db.snapshot.list", "--json")
+    assert '"name": "cli"' in listing.stdout
+    assert run("db.snapshot.delete", "cli", "--yes").returncode == 0
