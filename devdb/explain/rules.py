@@ -150,13 +150,15 @@ def _lossy_bitmap(node: Node, _rows: dict[str, float]) -> Iterator[Finding]:
         )
 
 
-def _filter(node: Node, _rows: dict[str, float]) -> Iterator[Finding]:
+def _filter(node: Node, relation_rows: dict[str, float]) -> Iterator[Finding]:
+    if is_large_seq_scan(node, relation_rows):
+        return  # the seq-scan finding already says how much the filter threw away
     removed, kept = node.rows_removed, node.total_rows
     if removed >= FILTER_MIN_ROWS and removed >= kept:
         share = removed / (removed + kept)
         yield _finding(
             "filter",
-            "info" if node.node_type == "Seq Scan" else "warning",
+            "warning",
             node,
             f"filter removed {removed:,.0f} rows ({share:.0%} of those read) to keep "
             f"{kept:,.0f}; an index matching the filter would read fewer",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from invoke.collection import Collection
 
+from devdb.tasks import explain as explain_tasks
 from devdb.tasks import init, server
 from devdb.tasks import migrate as migrate_tasks
 from devdb.tasks import reset as reset_tasks
@@ -35,6 +36,7 @@ def build_namespace() -> Collection:
     db.add_collection(snapshot_tasks.ns)
     db.add_collection(migrate_tasks.migrate_ns)
     db.add_collection(migrate_tasks.schema_ns)
+    db.add_collection(explain_tasks.ns)
     root = Collection()
     root.add_collection(db)
     return root

@@ -1,0 +1,99 @@
+"""Markdown for a CI job summary: one table of queries, then findings and slowest nodes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from devdb.explain.baseline import CheckReport
+
+ICONS = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(doc: dict[str, Any], check: CheckReport | None = None, *, top: int = 3) -> str:
+    """The report for a run (``report.run_to_dict``), with the gate's verdict when given."""
+    env = doc["environment"]
+    lines = [
+        "## EXPLAIN ANALYZE report",
+        "",
+        f"Database `{doc['database']}` on PostgreSQL {env.get('server_version', '?')}, "
+        f"{doc['started_at']}. Plan environment: "
+        + ", ".join(f"`{k}={v}`" for k, v in sorted(env.items()) if k != "server_version")
+        + ".",
+        "",
+    ]
+    if check is not None:
+        lines += _check_section(check)
+    lines += [
+        "| query | execution ms | planning ms | shared buffers | temp blocks | findings |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for q in doc["queries"]:
+        if q.get("error"):
+            lines.append(f"| `{q['name']}` | failed: {_cell(q['error'])} | | | | |")
+            continue
+        counts = _finding_counts(q["findings"])
+        lines.append(
+            f"| `{q['name']}` | {q['execution_ms']:.2f} | {q['planning_ms']:.2f} | "
+            f"{q['shared_buffers']:,} | {q['temp_blocks']:,} | {counts} |"
+        )
+    lines.append("")
+    lines.append("Timings are reported, never gated on: they vary between machines.")
+    for q in doc["queries"]:
+        lines += _query_details(q, top)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _finding_counts(findings: list[dict[str, Any]]) -> str:
+    if not findings:
+        return "none"
+    out = []
+    for severity in ("critical", "warning", "info"):
+        n = sum(1 for f in findings if f["severity"] == severity)
+        if n:
+            out.append(f"{ICONS[severity]} {n} {severity}")
+    return ", ".join(out)
+
+
+def _query_details(q: dict[str, Any], top: int) -> list[str]:
+    if q.get("error") or not (q["findings"] or q["nodes"]):
+        return []
+    lines = ["", f"### `{q['name']}`"]
+    if q["description"]:
+        lines += ["", _cell(q["description"])]
+    if q["findings"]:
+        lines.append("")
+        for f in q["findings"]:
+            where = f"node #{f['node_id']} {f['node']}" if f["node_id"] else f["node"]
+            lines.append(f"- {ICONS[f['severity']]} **{f['rule']}** ({where}): {f['message']}")
+    slow = sorted(
+        (n for n in q["nodes"] if n["executed"]),
+        key=lambda n: n["exclusive_time_ms"],
+        reverse=True,
+    )[:top]
+    lines += ["", "| slowest nodes | exclusive ms | rows (actual / planned) | loops |"]
+    lines.append("|---|---:|---:|---:|")
+    for n in slow:
+        lines.append(
+            f"| #{n['id']} {_cell(n['label'])} | {n['exclusive_time_ms']:.3f} | "
+            f"{n['actual_rows']:,.0f} / {n['plan_rows']:,.0f} | {n['loops']:,.0f} |"
+        )
+    return lines
+
+
+def _check_section(check: CheckReport) -> list[str]:
+    verdict = "✅ plans match the baseline" if check.ok else "❌ plan regressions"
+    lines = [f"### Gate: {verdict}", ""]
+    for c in check.checks:
+        for p in c.problems:
+            lines.append(f"- ❌ `{c.name}`: {_cell(p)}")
+        for note in c.notes:
+            lines.append(f"- `{c.name}`: {_cell(note)}")
+        if c.shape_diff:
+            lines += ["", "```diff", *c.shape_diff, "```", ""]
+    if check.ok and not any(c.notes for c in check.checks):
+        lines.append(f"All {len(check.checks)} queries keep their plan shape and buffer budget.")
+    return [*lines, ""]
