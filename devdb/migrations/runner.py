@@ -109,7 +109,10 @@ def migrate(
             return [m.version for m in todo]
         for m in todo:
             _apply(conn, m, progress)
-        return [m.version for m in todo]
+    from devdb.roles import refresh_app_role
+
+    refresh_app_role(settings, conninfo)  # the app role's grants follow the schema
+    return [m.version for m in todo]
 
 
 def _apply(conn: Conn, m: Migration, progress: Progress) -> None:

@@ -185,3 +185,34 @@ def test_grants_made_in_a_template_carry_over_to_its_clone(
             drop_database(admin, name)
         admin.execute(f'DROP ROLE IF EXISTS "{roles.app_role_name(project_on_server)}"')
         admin.close()
+
+
+def test_migrate_keeps_the_app_role_current(project_on_server: Settings, owner: ConnInfo) -> None:
+    """devdb.migrations.migrate refreshes the role: the demo schema, then a later migration."""
+    from devdb.migrations import migrate
+
+    name = roles.app_role_name(project_on_server)
+    try:
+        migrate(project_on_server, owner)
+        app = roles.app_conninfo(project_on_server, owner)
+        with connect(app, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO \"user\".organizations (name, slug, plan) VALUES ('A', 'a', 'free')"
+            )
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute('ALTER TABLE "user".organizations ADD COLUMN evil int')
+        later = project_on_server.migrations_dir / "29990101000000_create_crm_leads.sql"
+        later.write_text(
+            "-- +migrate Up\nCREATE SCHEMA crm;\nCREATE TABLE crm.leads (id serial PRIMARY KEY);\n"
+            "-- +migrate Down\nDROP TABLE crm.leads;\nDROP SCHEMA crm;\n"
+        )
+        assert migrate(project_on_server, owner) == ["29990101000000"]
+        with connect(app, autocommit=True) as conn:
+            conn.execute("INSERT INTO crm.leads DEFAULT VALUES")
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute("SELECT * FROM devdb.schema_migrations")
+    finally:
+        with connect(owner, autocommit=True) as conn:
+            conn.execute(f'DROP OWNED BY "{name}"')
+            conn.execute(f'REVOKE ALL ON DATABASE "{owner.dbname}" FROM "{name}"')
+            conn.execute(f'DROP ROLE "{name}"')
