@@ -129,3 +129,46 @@ def _check_dump(pg_restore: str, path: Path) -> None:
 def _last_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "no output"
+
+
+# -- the undo of db.destroy: a dump file in the state folder --------------------------------
+#
+# db.destroy removes the whole server, so an undo snapshot on that server would go with it: the
+# undo of a destroy is a dump of the project database in the state folder (which destroy keeps).
+# After `db.up`, `db.snapshot.restore --undo` loads it when it is newer than the undo database.
+
+UNDO_FILE = "undo.dump"
+
+
+def save_undo_file(settings: Settings, conninfo: ConnInfo) -> Path | None:
+    """Dump the project database to ``<state dir>/undo.dump``; None when there is nothing to
+    dump (the server does not answer, or the database does not exist)."""
+    from devdb.database import database_exists
+    from devdb.errors import ConnectionFailed
+
+    try:
+        with admin_connect(conninfo) as conn:
+            if not database_exists(conn, conninfo.dbname):
+                return None
+    except ConnectionFailed:
+        return None
+    path = settings.state_dir / UNDO_FILE
+    dump(settings, conninfo, path)
+    return path
+
+
+def newer_undo_file(settings: Settings, conninfo: ConnInfo) -> Path | None:
+    """The destroy's undo dump when it is newer than the undo database on the server."""
+    from datetime import UTC, datetime
+
+    from devdb.snapshots import UNDO_DB, get_meta
+
+    path = settings.state_dir / UNDO_FILE
+    if not path.is_file():
+        return None
+    with admin_connect(conninfo) as conn:
+        created = get_meta(conn, UNDO_DB).get("created")
+    if not created:
+        return path
+    mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
+    return path if mtime > str(created) else None

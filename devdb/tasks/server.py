@@ -79,15 +79,25 @@ def logs(c: Context, lines: int = 50, backend: str | None = None) -> None:
     print(server.logs(settings_for(backend=backend), lines))
 
 
-@task(help={"yes": "do not ask for confirmation", "backend": BACKEND_HELP})
+@task(
+    help={
+        "yes": "do not ask for confirmation",
+        "backend": BACKEND_HELP,
+        "no_undo": "do not keep an undo dump of the database in the state folder",
+    }
+)
 @exits
-def destroy(c: Context, yes: bool = False, backend: str | None = None) -> None:
+def destroy(
+    c: Context, yes: bool = False, backend: str | None = None, no_undo: bool = False
+) -> None:
     """Remove the server and ALL its data (container and volume, or native cluster)."""
     from devdb import server
     from devdb.errors import GuardError
+    from devdb.guard import require_owned
     from devdb.output import confirm, info
 
     settings = settings_for(backend=backend)
+    require_owned(settings, force=False, action="destroy the server")
     from devdb.backends import get_backend
 
     target = get_backend(settings, announce=False)
@@ -99,6 +109,12 @@ def destroy(c: Context, yes: bool = False, backend: str | None = None) -> None:
         yes=yes,
     ):
         raise GuardError("not destroyed: confirmation refused", "Pass --yes to skip the question.")
+    if not no_undo:
+        from devdb.pgdump import save_undo_file
+
+        kept = save_undo_file(settings, target.conninfo())
+        if kept:
+            info(f"kept {kept} (after db.up, `invoke db.snapshot.restore --undo` loads it)")
     server.destroy(settings)
     info(f"destroyed the {target.name} server of {settings.project!r}")
 

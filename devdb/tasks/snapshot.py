@@ -88,16 +88,26 @@ def restore(
     c: Context, name: str | None = None, undo: bool = False, yes: bool = False, force: bool = False
 ) -> None:
     """Replace the database with snapshot NAME (or --undo); the current one becomes the undo."""
-    from devdb import snapshots
+    from devdb import pgdump, snapshots
     from devdb.errors import SnapshotError
     from devdb.guard import confirm_drop
-    from devdb.output import info
+    from devdb.output import info, warn
 
     if not undo and not name:
         raise SnapshotError("give a snapshot NAME or --undo", "`invoke db.snapshot.list`.")
-    _, conninfo = _target(force, "restore a snapshot")
+    settings, conninfo = _target(force, "restore a snapshot")
+    undo_file = pgdump.newer_undo_file(settings, conninfo) if undo else None
     what = "the undo snapshot" if undo else f"snapshot {name!r}"
+    what = f"the undo dump {undo_file} (kept by db.destroy)" if undo_file else what
     confirm_drop(conninfo.dbname, action="db.snapshot.restore", yes=yes, detail=f" by {what}")
+    if undo_file:
+        gone, warnings = pgdump.load(settings, conninfo, undo_file)
+        _clients(gone, conninfo.dbname)
+        if warnings:
+            warn("pg_restore could not restore everything:\n" + warnings[-2000:])
+        undo_file.unlink()
+        info(f"restored {conninfo.dbname!r} from the dump kept by db.destroy")
+        return
     if undo:
         meta, gone = snapshots.restore_undo(conninfo)
         _clients(gone, conninfo.dbname)
