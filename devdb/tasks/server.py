@@ -124,8 +124,11 @@ def destroy(
 def setup(c: Context, backend: str | None = None) -> None:
     """Start the server, then migrate and seed: a ready database in one command."""
     from devdb import server
+    from devdb.migrations import migrate
     from devdb.output import info
 
     settings = settings_for(backend=backend)
     result = server.up(settings)
     info(f"ready: {result.conninfo.url()} [{result.backend}]")
+    applied = migrate(settings, result.conninfo, progress=info)
+    info(f"applied {len(applied)} migration(s)")

@@ -41,6 +41,19 @@ def test_init_writes_the_layout(tmp_path: Path) -> None:
     assert result.next_commands == ("cd proj && invoke db.setup", "invoke db.url --role app")
 
 
+def test_template_migration_and_query_parse() -> None:
+    from devdb.explain.queries import parse_query
+    from devdb.migrations.parse import parse_file
+
+    (migration,) = (TEMPLATES / "migrations").glob("*.sql")
+    parsed = parse_file(migration)
+    assert len(parsed.up.statements) == 4
+    assert parsed.down is not None
+    assert len(parsed.down.statements) == 3
+    (query,) = (TEMPLATES / "queries").glob("*.sql")
+    assert parse_query(query).params
+
+
 def test_init_never_overwrites_and_lists_what_it_skipped(tmp_path: Path) -> None:
     (tmp_path / "tasks.py").write_text("# mine\n")
     result = scaffold.init_project(tmp_path, cwd=tmp_path)
