@@ -9,22 +9,27 @@ The ``docker`` package is imported only when the backend is used (``invoke --lis
 from __future__ import annotations
 
 import contextlib
-import functools
+import hashlib
 import os
-import re
-import shutil
-import socket
 import subprocess
 from typing import TYPE_CHECKING
 
 from devdb.backends.base import ServerStatus
+from devdb.backends.dockerengine import (
+    compose_command,
+    connect_engine,
+    engine_available,
+    first_line,
+    mount_for_tag,
+    pgdata_mount,
+)
 from devdb.conninfo import ConnInfo
 from devdb.database import wait_ready
-from devdb.errors import BackendError, ConfigError, EngineUnavailable, ServerStartError
+from devdb.errors import ConfigError, EngineUnavailable, ServerStartError
 from devdb.output import info
 from devdb.ports import choose_port, recorded_port
 from devdb.settings import Settings
-from devdb.state import owner_password
+from devdb.state import owner_password, read_state, write_state
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -32,83 +37,7 @@ if TYPE_CHECKING:
 
 SERVICE = "postgres"
 CONTAINER_PORT = "5432/tcp"
-PGDATA_FROM_18 = "/var/lib/postgresql"  # the image keeps PGDATA at /var/lib/postgresql/18/docker
-PGDATA_BEFORE_18 = "/var/lib/postgresql/data"
-DEFAULT_HOST = "unix:///var/run/docker.sock"
-PROBE_API_VERSION = "1.24"  # only for the unversioned /version call; never sent to the API
 COMPOSE_TIMEOUT = 600  # seconds; a first `up` may pull the image
-
-
-def engine_available(timeout: float = 1.5) -> bool:
-    """True when a Docker engine answers a ping."""
-    try:
-        connect_engine(timeout).close()
-    except EngineUnavailable:
-        return False
-    return True
-
-
-def connect_engine(timeout: float = 5) -> DockerClient:
-    """A Docker SDK client for the engine's API version, or ``EngineUnavailable``.
-
-    The version is asked for with a client that makes no request when built (a pinned version),
-    so a dead engine leaves no half-built client and no open socket behind."""
-    _check_unix_socket(timeout)
-    try:
-        import docker
-
-        probe = docker.from_env(timeout=timeout, version=PROBE_API_VERSION)
-    except Exception as exc:  # DockerException, or a bad DOCKER_HOST
-        raise EngineUnavailable(f"no Docker engine answers at {_where()} ({_reason(exc)})") from exc
-    try:
-        api_version = str(probe.api.version(api_version=False)["ApiVersion"])
-    except Exception as exc:  # connection refused, timeout, permission denied on the socket
-        raise EngineUnavailable(f"no Docker engine answers at {_where()} ({_reason(exc)})") from exc
-    finally:
-        probe.close()
-    return docker.from_env(timeout=timeout, version=api_version)
-
-
-@functools.cache
-def compose_command() -> tuple[str, ...]:
-    """``docker compose`` when the v2 plugin answers, else ``docker-compose`` (v1)."""
-    if shutil.which("docker"):
-        probe = subprocess.run(
-            ["docker", "compose", "version"], capture_output=True, check=False, timeout=20
-        )
-        if probe.returncode == 0:
-            return ("docker", "compose")
-    if shutil.which("docker-compose"):
-        return ("docker-compose",)
-    raise BackendError(
-        "neither `docker compose` (v2) nor `docker-compose` (v1) is installed",
-        "Install the Docker Compose plugin (it comes with Docker Desktop and docker-ce), "
-        "or use DEVDB_BACKEND=native.",
-    )
-
-
-def mount_for_tag(image: str) -> str:
-    """Where the official image keeps its data, judged from the tag's major version: 18 and
-    later (and ``latest`` or no tag) use /var/lib/postgresql, earlier ones .../data."""
-    name = image.split("@", 1)[0]
-    tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else "latest"
-    match = re.match(r"(\d+)", tag)
-    if match and int(match.group(1)) < 18:
-        return PGDATA_BEFORE_18
-    return PGDATA_FROM_18
-
-
-def pgdata_mount(client: DockerClient, image: str) -> str:
-    """Where to mount the volume: the image's own data volume when the image is here (so no
-    anonymous volume shadows ours), else what its tag implies."""
-    from docker.errors import DockerException
-
-    try:
-        volumes = client.images.get(image).attrs.get("Config", {}).get("Volumes") or {}
-    except DockerException:
-        return mount_for_tag(image)
-    declared = sorted(v for v in volumes if v.startswith("/var/lib/postgresql"))
-    return declared[0] if declared else mount_for_tag(image)
 
 
 class DockerBackend:
@@ -142,8 +71,13 @@ class DockerBackend:
                 return self._wait(self._conninfo(port))
         self._check_compose_file()
         port = choose_port(self.settings)
-        self._pull_notice()
-        self.compose("up", "-d", port=port, what="start the postgres container")
+        fingerprint = self._fingerprint(port)
+        if container is None or not self._start_unchanged(container, fingerprint):
+            self._pull_notice()
+            self.compose("up", "-d", port=port, what="start the postgres container")
+            created = self.container()
+            if created is not None:
+                write_state(self.settings, docker={"container": created.id, "config": fingerprint})
         return self._wait(self._conninfo(port))
 
     def stop(self) -> None:
@@ -229,6 +163,28 @@ class DockerBackend:
         container = self.container()
         return container is not None and container.status in {"created", "running", "restarting"}
 
+    def _fingerprint(self, port: int) -> str:
+        """A digest of what `compose up` would build the container from."""
+        digest = hashlib.sha256(self.settings.compose_file.read_bytes())
+        for key, value in sorted(self.compose_vars(port).items()):
+            digest.update(f"\0{key}={value}".encode())
+        return digest.hexdigest()
+
+    def _start_unchanged(self, container: Container, fingerprint: str) -> bool:
+        """The fast warm start: when the stopped container is the one devdb's last `compose up`
+        made from the same file and settings, start it through the SDK (compose would only do
+        the same, slower). False means: let compose create or recreate it."""
+        from docker.errors import APIError
+
+        made = read_state(self.settings).get("docker") or {}
+        if made.get("container") != container.id or made.get("config") != fingerprint:
+            return False
+        try:
+            container.start()
+        except APIError:
+            return False  # e.g. its port was taken meanwhile: compose reports it properly
+        return True
+
     def _pull_notice(self) -> None:
         from docker.errors import ImageNotFound
 
@@ -248,20 +204,23 @@ class DockerBackend:
             )
 
     def compose_env(self, port: int) -> dict[str, str]:
-        """The compose process's environment: what compose.yaml interpolates."""
-        s = self.settings
+        """The compose process's environment: ours, plus what compose.yaml interpolates."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
-        env.update(
-            DEVDB_POSTGRES_IMAGE=s.postgres_image,
-            DEVDB_PORT=str(port),
-            DEVDB_PGDATA_MOUNT=pgdata_mount(self.client, s.postgres_image),
-            DEVDB_FSYNC="on" if s.durable else "off",
-            DEVDB_INITDB_ARGS="" if s.durable else "--no-sync",
-            POSTGRES_USER=s.user,
-            POSTGRES_PASSWORD=owner_password(s),
-            POSTGRES_DB=s.database,
-        )
-        return env
+        return env | self.compose_vars(port)
+
+    def compose_vars(self, port: int) -> dict[str, str]:
+        """The variables compose.yaml interpolates."""
+        s = self.settings
+        return {
+            "DEVDB_POSTGRES_IMAGE": s.postgres_image,
+            "DEVDB_PORT": str(port),
+            "DEVDB_PGDATA_MOUNT": pgdata_mount(self.client, s.postgres_image),
+            "DEVDB_FSYNC": "on" if s.durable else "off",
+            "DEVDB_INITDB_ARGS": "" if s.durable else "--no-sync",
+            "POSTGRES_USER": s.user,
+            "POSTGRES_PASSWORD": owner_password(s),
+            "POSTGRES_DB": s.database,
+        }
 
     def compose(self, *args: str, port: int | None = None, what: str) -> str:
         """Run one compose command for this project; its output, or ``ServerStartError``."""
@@ -279,7 +238,7 @@ class DockerBackend:
                 stdin=subprocess.DEVNULL,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ServerStartError(f"could not {what}: {_first_line(exc)}") from exc
+            raise ServerStartError(f"could not {what}: {first_line(exc)}") from exc
         output = (result.stderr + result.stdout).strip()
         if result.returncode != 0:
             raise ServerStartError(
@@ -303,41 +262,6 @@ def _host_port(container: Container) -> int | None:
 
 def _redact(text: str, secret: str) -> str:
     return text.replace(secret, "****") if secret else text
-
-
-def _where() -> str:
-    return os.environ.get("DOCKER_HOST") or DEFAULT_HOST
-
-
-def _check_unix_socket(timeout: float) -> None:
-    """Connect to a unix-socket engine ourselves first: the SDK leaks its socket when that
-    connect fails, and a missing socket file says plainly that no engine runs."""
-    host = os.environ.get("DOCKER_HOST") or DEFAULT_HOST
-    if not host.startswith("unix://"):
-        return
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        try:
-            sock.connect(host.removeprefix("unix://"))
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise EngineUnavailable(f"no Docker engine answers at {host} ({reason})") from exc
-
-
-def _reason(exc: BaseException) -> str:
-    """The useful end of a requests/urllib3 error chain: "Connection refused", say."""
-    text = _first_line(exc)
-    match = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text) or re.search(
-        r"Error\(-?\d+, '([^']+)'\)", text
-    )
-    if match:
-        return match.group(1).strip()
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 __all__ = [

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -83,13 +84,32 @@ def test_up_answers_keeps_data_and_destroy_removes_everything(project: Settings)
     assert not backend.status().running
 
 
-def test_port_is_bound_to_loopback_only(project: Settings) -> None:
-    server.up(project)
-    container = DockerBackend(project).container()
+def fsync(settings: Settings) -> str:
+    with connect(server.up(settings).conninfo, autocommit=True) as conn:
+        row = conn.execute("SHOW fsync").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_loopback_port_and_settings_changes_recreate_the_container(project: Settings) -> None:
+    assert fsync(project) == "off"
+    backend = DockerBackend(project)
+    container = backend.container()
     assert container is not None
     bindings = container.attrs["HostConfig"]["PortBindings"]["5432/tcp"]
     assert [b["HostIp"] for b in bindings] == ["127.0.0.1"]
-    assert "ready to accept connections" in DockerBackend(project).logs(200)
+    assert "ready to accept connections" in backend.logs(200)
+
+    server.down(project)
+    assert fsync(project) == "off"
+    same = backend.container()
+    assert same is not None and same.id == container.id  # unchanged: started as it was
+
+    server.down(project)
+    durable = replace(project, durable=True)
+    assert fsync(durable) == "on"  # compose recreated it with the new command
+    recreated = DockerBackend(durable).container()
+    assert recreated is not None and recreated.id != container.id
 
 
 def test_two_projects_do_not_collide(tmp_path: Path, docker_ready: str) -> None:

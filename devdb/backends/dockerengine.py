@@ -1,0 +1,129 @@
+"""The Docker engine and the compose CLI, for the docker backend: is an engine there, which
+compose to run, and where an image keeps its data. ``docker`` is imported only when used."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import socket
+import subprocess
+from typing import TYPE_CHECKING
+
+from devdb.errors import BackendError, EngineUnavailable
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+
+PGDATA_FROM_18 = "/var/lib/postgresql"  # the image keeps PGDATA at /var/lib/postgresql/18/docker
+PGDATA_BEFORE_18 = "/var/lib/postgresql/data"
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+PROBE_API_VERSION = "1.24"  # only for the unversioned /version call; never sent to the API
+
+
+def engine_available(timeout: float = 1.5) -> bool:
+    """True when a Docker engine answers a ping."""
+    try:
+        connect_engine(timeout).close()
+    except EngineUnavailable:
+        return False
+    return True
+
+
+def connect_engine(timeout: float = 5) -> DockerClient:
+    """A Docker SDK client for the engine's API version, or ``EngineUnavailable``.
+
+    The version is asked for with a client that makes no request when built (a pinned version),
+    so a dead engine leaves no half-built client and no open socket behind."""
+    _check_unix_socket(timeout)
+    try:
+        import docker
+
+        probe = docker.from_env(timeout=timeout, version=PROBE_API_VERSION)
+    except Exception as exc:  # DockerException, or a bad DOCKER_HOST
+        raise EngineUnavailable(f"no Docker engine answers at {_where()} ({_reason(exc)})") from exc
+    try:
+        api_version = str(probe.api.version(api_version=False)["ApiVersion"])
+    except Exception as exc:  # connection refused, timeout, permission denied on the socket
+        raise EngineUnavailable(f"no Docker engine answers at {_where()} ({_reason(exc)})") from exc
+    finally:
+        probe.close()
+    return docker.from_env(timeout=timeout, version=api_version)
+
+
+@functools.cache
+def compose_command() -> tuple[str, ...]:
+    """``docker compose`` when the v2 plugin answers, else ``docker-compose`` (v1)."""
+    if shutil.which("docker"):
+        probe = subprocess.run(
+            ["docker", "compose", "version"], capture_output=True, check=False, timeout=20
+        )
+        if probe.returncode == 0:
+            return ("docker", "compose")
+    if shutil.which("docker-compose"):
+        return ("docker-compose",)
+    raise BackendError(
+        "neither `docker compose` (v2) nor `docker-compose` (v1) is installed",
+        "Install the Docker Compose plugin (it comes with Docker Desktop and docker-ce), "
+        "or use DEVDB_BACKEND=native.",
+    )
+
+
+def mount_for_tag(image: str) -> str:
+    """Where the official image keeps its data, judged from the tag's major version: 18 and
+    later (and ``latest`` or no tag) use /var/lib/postgresql, earlier ones .../data."""
+    name = image.split("@", 1)[0]
+    tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else "latest"
+    match = re.match(r"(\d+)", tag)
+    if match and int(match.group(1)) < 18:
+        return PGDATA_BEFORE_18
+    return PGDATA_FROM_18
+
+
+def pgdata_mount(client: DockerClient, image: str) -> str:
+    """Where to mount the volume: the image's own data volume when the image is here (so no
+    anonymous volume shadows ours), else what its tag implies."""
+    from docker.errors import DockerException
+
+    try:
+        volumes = client.images.get(image).attrs.get("Config", {}).get("Volumes") or {}
+    except DockerException:
+        return mount_for_tag(image)
+    declared = sorted(v for v in volumes if v.startswith("/var/lib/postgresql"))
+    return declared[0] if declared else mount_for_tag(image)
+
+
+def _where() -> str:
+    return os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+
+
+def _check_unix_socket(timeout: float) -> None:
+    """Connect to a unix-socket engine ourselves first: the SDK leaks its socket when that
+    connect fails, and a missing socket file says plainly that no engine runs."""
+    host = os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+    if not host.startswith("unix://"):
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(host.removeprefix("unix://"))
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise EngineUnavailable(f"no Docker engine answers at {host} ({reason})") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    """The useful end of a requests/urllib3 error chain: "Connection refused", say."""
+    text = first_line(exc)
+    match = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text) or re.search(
+        r"Error\(-?\d+, '([^']+)'\)", text
+    )
+    if match:
+        return match.group(1).strip()
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
