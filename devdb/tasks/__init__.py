@@ -12,7 +12,9 @@ from invoke.collection import Collection
 
 from devdb.tasks import explain as explain_tasks
 from devdb.tasks import init, server
+from devdb.tasks import inspect as inspect_tasks
 from devdb.tasks import migrate as migrate_tasks
+from devdb.tasks import psql as psql_tasks
 from devdb.tasks import reset as reset_tasks
 from devdb.tasks import snapshot as snapshot_tasks
 
@@ -36,6 +38,8 @@ def build_namespace() -> Collection:
     db.add_collection(snapshot_tasks.ns)
     db.add_collection(migrate_tasks.migrate_ns)
     db.add_collection(migrate_tasks.schema_ns)
+    db.add_task(psql_tasks.psql)
+    db.add_task(inspect_tasks.inspect_)
     db.add_collection(explain_tasks.ns)
     root = Collection()
     root.add_collection(db)
