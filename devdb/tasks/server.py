@@ -48,7 +48,7 @@ def status_(c: Context, json: bool = False, backend: str | None = None) -> None:
     print(f"backend:  {doc['backend']}\nstatus:   {state}\nurl:      {doc['url']}")
     if doc.get("server_version"):
         print(f"version:  {doc['server_version']}")
-    for key in ("data_dir", "binaries", "container", "image", "error"):
+    for key in ("data_dir", "binaries", "container", "image", "volume", "health", "error"):
         if doc.get(key):
             print(f"{key + ':':<9} {doc[key]}")
 
