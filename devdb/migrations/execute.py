@@ -171,6 +171,11 @@ def _default_hint(m: Migration, code: str | None, invalid: list[str]) -> str:
     if invalid:
         drops = " ".join(f"DROP INDEX CONCURRENTLY IF EXISTS {name};" for name in invalid)
         return f"Clean up with: {drops} Then fix {m.filename} and run `invoke db.migrate` again."
+    if code == "25001":
+        return (
+            "This statement cannot run in a transaction: mark its section "
+            "`-- +migrate Up notransaction` (or `Down notransaction`)."
+        )
     if code == "55P03":
         return (
             "Another session holds a lock this migration needs (see pg_stat_activity); end it, "

@@ -107,9 +107,23 @@ def session(conninfo: ConnInfo, *, lock_timeout: str, wait: float | None) -> Ite
 
     with connect(conninfo, autocommit=True) as conn:
         conn.execute(f"SET lock_timeout = {quote(lock_timeout)}")
+        _keep_out_of_own_schema(conn)
         if wait is not None:
             _lock(conn, conninfo, wait)
         yield conn
+
+
+def _keep_out_of_own_schema(conn: Conn) -> None:
+    """Drop devdb's schema from the search_path: with the default owner role named ``devdb``,
+    the default ``"$user", public`` would create a migration's unqualified tables in it."""
+    row = conn.execute("SELECT current_setting('search_path'), current_user = 'devdb'").fetchone()
+    if row is None:
+        return
+    entries = [e.strip() for e in str(row[0]).split(",") if e.strip()]
+    kept = [e for e in entries if e.strip('"') != "devdb" and not (row[1] and e == '"$user"')]
+    if kept != entries:
+        path = ", ".join(kept) if kept else "''"
+        conn.execute(f"SET search_path = {path}")
 
 
 def _lock(conn: Conn, conninfo: ConnInfo, wait: float) -> None:
