@@ -16,9 +16,17 @@ import subprocess
 from pathlib import Path
 
 from devdb.conninfo import ConnInfo
+from devdb.database import database_exists
 from devdb.errors import BinariesNotFound, SnapshotError
 from devdb.settings import Settings
-from devdb.snapshots import admin_connect, now_iso, replace_database, set_meta
+from devdb.snapshots import (
+    UNDO_DB,
+    admin_connect,
+    copy_acl,
+    now_iso,
+    replace_database,
+    set_meta,
+)
 
 
 def client_version(path: str) -> int:
@@ -108,6 +116,8 @@ def load(settings: Settings, conninfo: ConnInfo, path: Path) -> tuple[list[str],
         pg_restore = find_client(settings, "pg_restore", server_major(conn))
         _check_dump(pg_restore, path)
         gone = replace_database(conn, conninfo.dbname, "template0", conninfo.user)
+        if gone or database_exists(conn, UNDO_DB):  # keep the replaced database's privileges
+            copy_acl(conn, UNDO_DB, conninfo.dbname)
         set_meta(conn, conninfo.dbname, {"kind": "loaded", "file": path.name, "created": now_iso()})
     args = [pg_restore, "--no-owner", *_conn_args(conninfo), "-d", conninfo.dbname, str(path)]
     result = subprocess.run(args, capture_output=True, text=True, check=False, env=_env(conninfo))
@@ -143,7 +153,6 @@ UNDO_FILE = "undo.dump"
 def save_undo_file(settings: Settings, conninfo: ConnInfo) -> Path | None:
     """Dump the project database to ``<state dir>/undo.dump``; None when there is nothing to
     dump (the server does not answer, or the database does not exist)."""
-    from devdb.database import database_exists
     from devdb.errors import ConnectionFailed
 
     try:
@@ -161,7 +170,7 @@ def newer_undo_file(settings: Settings, conninfo: ConnInfo) -> Path | None:
     """The destroy's undo dump when it is newer than the undo database on the server."""
     from datetime import UTC, datetime
 
-    from devdb.snapshots import UNDO_DB, get_meta
+    from devdb.snapshots import get_meta
 
     path = settings.state_dir / UNDO_FILE
     if not path.is_file():

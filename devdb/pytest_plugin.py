@@ -73,9 +73,9 @@ class DevdbSession:
         return f"{PREFIX}{self.worker}_{os.getpid()}_{next(self._counter)}"
 
     def clone(self, name: str) -> ConnInfo:
-        from devdb.database import create_database
+        from devdb.snapshots import clone_database
 
-        create_database(self.admin, name, template=self.template, owner=self.conninfo.user)
+        clone_database(self.admin, self.template, name, self.conninfo.user)
         return self.conninfo.for_database(name)
 
     def drop(self, name: str) -> None:

@@ -72,6 +72,7 @@ def server_major(conn: Conn) -> int:
 def content_digest(settings: Settings, *, profile: str, scale: float, major: int) -> str:
     """12 hex digits over everything that determines a template's content."""
     from devdb.migrations import files_digest
+    from devdb.roles import app_role_name
     from devdb.seeds import seeds_digest
 
     parts = [
@@ -82,7 +83,7 @@ def content_digest(settings: Settings, *, profile: str, scale: float, major: int
         repr(float(scale)),
         str(major),
         settings.user,
-        settings.app_role,
+        app_role_name(settings),  # migrations grant to it by name
     ]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
 

@@ -153,11 +153,42 @@ def copy_database(conn: Conn, source: str, target: str, owner: str) -> list[str]
     was_open = _allows_connections(conn, source)
     gone = disconnect(conn, source) if was_open else []
     try:
-        create_database(conn, target, template=source, owner=owner)
+        clone_database(conn, source, target, owner)
     finally:
         if was_open:
             alter(conn, source, "WITH ALLOW_CONNECTIONS true")
     return gone
+
+
+def clone_database(conn: Conn, source: str, target: str, owner: str) -> None:
+    """CREATE DATABASE ``target`` TEMPLATE ``source``, with the source's database-level
+    privileges (CREATE DATABASE copies the content but not ``datacl``: without this, the app
+    role's CONNECT grant and the revoked PUBLIC privileges would be lost in every copy)."""
+    create_database(conn, target, template=source, owner=owner)
+    copy_acl(conn, source, target)
+
+
+def copy_acl(conn: Conn, source: str, target: str) -> None:
+    from psycopg import sql
+
+    rows = conn.execute(
+        "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END, "
+        "a.privilege_type, a.is_grantable "
+        "FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = %s",
+        (source,),
+    ).fetchall()
+    if not rows:
+        return  # the default privileges, which the new database has already
+    db = sql.Identifier(target)
+    run_admin(conn, sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db), "revoke")
+    for grantee, privilege, grantable in rows:
+        stmt = sql.SQL("GRANT {} ON DATABASE {} TO {}{}").format(
+            sql.SQL(privilege),  # a privilege keyword from the catalog
+            db,
+            sql.SQL(grantee),  # regrole::text is already quoted as an identifier
+            sql.SQL(" WITH GRANT OPTION" if grantable else ""),
+        )
+        run_admin(conn, stmt, f"grant {privilege} on database {target!r}")
 
 
 def _allows_connections(conn: Conn, name: str) -> bool:
@@ -177,7 +208,7 @@ def replace_database(conn: Conn, target: str, source: str, owner: str) -> list[s
         rename(conn, target, UNDO_DB)
         set_meta(conn, UNDO_DB, _undo_meta(target, previous))
     try:
-        create_database(conn, target, template=source, owner=owner)
+        clone_database(conn, source, target, owner)
     except Exception:
         _put_back(conn, target)
         raise
