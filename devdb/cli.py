@@ -66,6 +66,7 @@ def render_init(result: InitResult) -> str:
     lines += [f"  skipped  {rel} (exists; --force overwrites)" for rel in result.skipped]
     if result.gitignore_added:
         lines.append(f"  .gitignore += {' '.join(result.gitignore_added)}")
+    lines += [f"  note: {note}" for note in result.notes]
     lines += ["", "Next:", *(f"  {cmd}" for cmd in result.next_commands)]
     return "\n".join(lines)
 

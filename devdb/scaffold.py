@@ -30,6 +30,7 @@ class InitResult:
     skipped: tuple[str, ...]
     gitignore_added: tuple[str, ...]
     next_commands: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
 
 def template_root() -> Traversable:
@@ -69,8 +70,23 @@ def init_project(target: Path, *, force: bool = False, cwd: Path | None = None) 
         written.append(rel)
     added = merge_gitignore(root / ".gitignore", gitignore_entries())
     return InitResult(
-        root, tuple(written), tuple(skipped), tuple(added), next_commands(root, cwd or Path.cwd())
+        root,
+        tuple(written),
+        tuple(skipped),
+        tuple(added),
+        next_commands(root, cwd or Path.cwd()),
+        tuple(_notes(root, skipped)),
     )
+
+
+def _notes(root: Path, skipped: list[str]) -> list[str]:
+    """What a kept file still needs: a ``tasks.py`` of your own must import devdb's tasks."""
+    if "tasks.py" in skipped and "devdb.tasks" not in (root / "tasks.py").read_text():
+        return [
+            "tasks.py is yours and does not load devdb's tasks: add `from devdb.tasks import ns`, "
+            "then `ns.add_task(...)` your own tasks and end with `namespace = ns`."
+        ]
+    return []
 
 
 def merge_gitignore(path: Path, entries: list[str]) -> list[str]:

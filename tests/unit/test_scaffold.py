@@ -60,10 +60,13 @@ def test_init_never_overwrites_and_lists_what_it_skipped(tmp_path: Path) -> None
     assert result.skipped == ("tasks.py",)
     assert "tasks.py" not in result.written
     assert (tmp_path / "tasks.py").read_text() == "# mine\n"
+    assert "from devdb.tasks import ns" in result.notes[0]
     again = scaffold.init_project(tmp_path, cwd=tmp_path)
     assert again.written == ()
     assert set(again.skipped) == set(scaffold.template_files())
     assert again.next_commands[0] == "invoke db.setup"
+    (tmp_path / "tasks.py").write_text("from devdb.tasks import ns\nnamespace = ns\n")
+    assert scaffold.init_project(tmp_path).notes == ()
 
 
 def test_force_overwrites(tmp_path: Path) -> None:
