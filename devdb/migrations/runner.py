@@ -111,7 +111,8 @@ def migrate(
             _apply(conn, m, progress)
     from devdb.roles import refresh_app_role
 
-    refresh_app_role(settings, conninfo)  # the app role's grants follow the schema
+    if todo:  # the app role's grants follow the schema (db.up refreshes them too)
+        refresh_app_role(settings, conninfo)
     return [m.version for m in todo]
 
 
