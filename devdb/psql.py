@@ -17,8 +17,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from devdb.conninfo import ConnInfo
-from devdb.errors import BinariesNotFound
+from devdb.errors import BinariesNotFound, ConnectionFailed
 from devdb.settings import Settings
+
+__all__ = ["BinariesNotFound", "ConnectionFailed", "PsqlCommand", "command_for", "psql", "run"]
 
 
 @dataclass(frozen=True)
