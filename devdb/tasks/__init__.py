@@ -16,6 +16,7 @@ from devdb.tasks import inspect as inspect_tasks
 from devdb.tasks import migrate as migrate_tasks
 from devdb.tasks import psql as psql_tasks
 from devdb.tasks import reset as reset_tasks
+from devdb.tasks import seed as seed_tasks
 from devdb.tasks import snapshot as snapshot_tasks
 
 
@@ -41,6 +42,7 @@ def build_namespace() -> Collection:
     db.add_task(psql_tasks.psql)
     db.add_task(inspect_tasks.inspect_)
     db.add_collection(explain_tasks.ns)
+    db.add_collection(seed_tasks.ns)
     root = Collection()
     root.add_collection(db)
     return root

@@ -1,0 +1,137 @@
+"""One seed run as one transaction (see ``load`` for the phases); errors become SeedError."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from devdb.errors import SeedError
+from devdb.seeds import ledger, load
+from devdb.seeds.api import Table
+from devdb.seeds.diagnose import NOTHING_LOADED, database_error
+from devdb.seeds.generate import Generator, RowFailed, prepare_pools, workers_for
+from devdb.seeds.load import Step, TableLoad
+from devdb.seeds.progress import Progress
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from devdb.seeds.project import SeedFile
+
+LOCK = "SELECT pg_advisory_xact_lock(hashtext('devdb.seed'))"
+
+
+class Execution:
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        profile: str,
+        scale: float,
+        progress: Progress | None = None,
+    ) -> None:
+        self.conn, self.profile, self.scale = conn, profile, scale
+        self.progress = progress or Progress()
+        self.step = Step()
+        self.seconds: dict[str, float] = {}
+
+    def run(self, files: list[SeedFile]) -> dict[str, list[TableLoad]]:
+        """Load ``files`` (stale seeds, in order) in the open connection's transaction.
+
+        The caller writes the ledger and commits; on any error everything is rolled back.
+        """
+        import psycopg
+
+        loads = {f.name: [TableLoad(t) for t in f.tables] for f in files if f.kind == "python"}
+        tables = [ld.table for group in loads.values() for ld in group]
+        workers = max((workers_for(t.count(self.profile, self.scale)) for t in tables), default=1)
+        if workers > 1:
+            prepare_pools(tables)  # before forking: workers inherit the pools
+        try:
+            with Generator(self.profile, self.scale, workers) as gen:
+                self._transaction(files, loads, gen)
+        except RowFailed as exc:
+            self.conn.rollback()
+            raise SeedError(
+                f"seed {self.step.seed}: table {exc.table}, row {exc.row}, column {exc.column}: "
+                f"{exc.error}",
+                f"Fix the seed's column function. {NOTHING_LOADED}",
+            ) from exc
+        except SeedError:
+            self.conn.rollback()
+            raise
+        except psycopg.Error as exc:
+            self.conn.rollback()
+            raise database_error(exc, self.step, self.profile, self.scale) from exc
+        except BaseException:
+            self.conn.rollback()
+            raise
+        finally:
+            self.progress.close()
+        return loads
+
+    def _transaction(
+        self, files: list[SeedFile], loads: dict[str, list[TableLoad]], gen: Generator
+    ) -> None:
+        conn, step = self.conn, self.step
+        conn.execute(LOCK)
+        ledger.ensure(conn)
+        order = [(seed, ld) for seed, group in loads.items() for ld in group]
+        load.require_tables(conn, [ld.table for _, ld in order])
+        load.set_triggers(conn, [ld.table for _, ld in order], enabled=False)
+        keys = load.defer_foreign_keys(conn, [ld.table for _, ld in order])
+        for n, (seed, ld) in enumerate(order):
+            started = time.perf_counter()
+            step.at(seed, ld.table, "checking")
+            ld.direct = load.is_empty(conn, ld.table)
+            if not ld.direct:
+                step.at(seed, ld.table, "staging")
+                load.stage(conn, ld, n, gen=gen, step=step, progress=self.progress)
+            self._time(seed, started)
+        for seed, ld in reversed(order):
+            if not ld.direct and ld.table.prune:
+                started = time.perf_counter()
+                step.at(seed, ld.table, "deleting")
+                load.prune(conn, ld)
+                self._time(seed, started)
+        for seed, ld in order:
+            started = time.perf_counter()
+            self._fill(seed, ld, gen)
+            self._time(seed, started)
+        for f in files:  # .sql seeds: before the foreign keys are checked, triggers still off
+            if f.kind == "sql":
+                started = time.perf_counter()
+                self._run_sql(f)
+                self._time(f.name, started)
+        step.at(step.seed, None, "checking foreign keys")
+        load.check_foreign_keys(conn, keys)
+        load.set_triggers(conn, [ld.table for _, ld in order], enabled=True)
+        for _, ld in order:
+            ld.rows = load.count_rows(conn, ld.table)
+
+    def _fill(self, seed: str, ld: TableLoad, gen: Generator) -> None:
+        conn, step = self.conn, self.step
+        if ld.direct:
+            step.at(seed, ld.table, "copying")
+            load.copy_rows(
+                conn, load.ident(ld.table), ld, gen=gen, step=step, progress=self.progress
+            )
+            ld.inserted = len(ld.generated)
+        else:
+            step.at(seed, ld.table, "merging")
+            load.merge(conn, ld)
+        step.at(seed, ld.table, "finishing")
+        load.fix_sequences(conn, ld.table)
+        if ld.inserted or ld.updated or ld.deleted:
+            load.analyze(conn, ld.table)
+
+    def _run_sql(self, f: SeedFile) -> None:
+        text = f.path.read_text(encoding="utf-8")
+        self.step.at(f.name, None, f"sql:{f.path.name}")
+        self.step.sql_text = text
+        self.conn.execute(text.encode())
+
+    def recount(self, tables: list[Table]) -> dict[str, int]:
+        return {t.name: load.count_rows(self.conn, t) for t in tables}
+
+    def _time(self, seed: str, started: float) -> None:
+        self.seconds[seed] = self.seconds.get(seed, 0.0) + time.perf_counter() - started

@@ -1,0 +1,209 @@
+"""Generation: a table's rows as COPY text, column by column, in chunks, on several cores.
+
+Each chunk depends only on (table, profile, scale, first row, last row), so chunks can be made in
+any process and in any order; they are written to COPY in row order, which keeps the result
+byte-identical whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from devdb.errors import SeedError
+from devdb.seeds.api import REGISTRY, Table
+
+CHUNK = 10_000
+PARALLEL_FROM = 30_000  # rows; below this, forking workers costs more than it saves
+NULL = "\\N"
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+@dataclass(frozen=True)
+class Chunk:
+    rows: list[int]  # the row numbers in this chunk, in COPY line order
+    text: bytes  # COPY text format, one line per row
+
+
+class RowFailed(Exception):
+    """A column function raised; carries what SeedError needs (picklable across processes)."""
+
+    def __init__(self, table: str, column: str, row: int, error: str) -> None:
+        super().__init__(table, column, row, error)
+        self.table, self.column, self.row, self.error = table, column, row, error
+
+
+def chunk_ranges(count: int, size: int | None = None) -> list[tuple[int, int]]:
+    size = size or CHUNK
+    return [(lo, min(lo + size, count)) for lo in range(0, count, size)]
+
+
+def make_chunk(table: Table, lo: int, hi: int, profile: str, scale: float) -> Chunk:
+    """Rows ``lo..hi-1`` of ``table`` as COPY text."""
+    rows = list(table.kept_rows(range(lo, hi), profile, scale))
+    built = build(table, rows, profile, scale)
+    cols = [format_column(built[c]) for c in table.load_columns]
+    if not rows:
+        return Chunk([], b"")
+    text = "\n".join(map("\t".join, zip(*cols, strict=True))) + "\n"
+    return Chunk(rows, text.encode())
+
+
+def build(table: Table, rows: Sequence[int], profile: str, scale: float) -> dict[str, list[Any]]:
+    try:
+        return table.build_columns(rows, profile, scale)
+    except SeedError:
+        raise
+    except Exception as exc:
+        raise locate_failure(table, rows, profile, scale, exc) from exc
+
+
+def locate_failure(
+    table: Table, rows: Sequence[int], profile: str, scale: float, exc: Exception
+) -> RowFailed:
+    """Find the first row whose columns raise (one row at a time: only after a failure)."""
+    for i in rows:
+        try:
+            table.build_columns([i], profile, scale)
+        except Exception as row_exc:
+            column = _failing_column(table, i, profile, scale)
+            return RowFailed(table.name, column, i, _say(row_exc))
+    return RowFailed(table.name, "?", rows[0] if rows else -1, _say(exc))
+
+
+def _failing_column(table: Table, row: int, profile: str, scale: float) -> str:
+    for column in table.columns:
+        try:
+            table.build_columns([row], profile, scale, upto=column)
+        except Exception:
+            return column
+    return "?"
+
+
+def _say(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+# --- COPY text formatting, one column at a time --------------------------------------------
+
+
+def _text(v: Any) -> str:
+    return NULL if v is None else str(v).translate(_ESCAPES)
+
+
+def _plain(v: Any) -> str:
+    return NULL if v is None else str(v)
+
+
+def _iso(v: Any) -> str:
+    return NULL if v is None else v.isoformat()
+
+
+def _bool(v: Any) -> str:
+    return NULL if v is None else ("t" if v else "f")
+
+
+def _json(v: Any) -> str:
+    if v is None:
+        return NULL
+    return json.dumps(v, sort_keys=True, separators=(",", ":")).translate(_ESCAPES)
+
+
+def _any(v: Any) -> str:
+    return _formatter_for(v)(v)
+
+
+def _formatter_for(v: Any) -> Callable[[Any], str]:
+    if isinstance(v, bool):
+        return _bool
+    if isinstance(v, int | float):
+        return _plain
+    if isinstance(v, datetime | date):
+        return _iso
+    if isinstance(v, dict | list):
+        return _json
+    return _text
+
+
+def format_column(values: list[Any]) -> list[str]:
+    """COPY text for one column: the formatter is picked once from the first non-null value."""
+    first = next((v for v in values if v is not None), None)
+    if first is None:
+        return [NULL] * len(values)
+    fmt = _formatter_for(first)
+    types = {type(v) for v in values[:64]} - {type(None)}
+    if len(types) > 1:
+        fmt = _any
+    if fmt is _text and type(first) is str:
+        return [v.translate(_ESCAPES) if v is not None else NULL for v in values]
+    return [fmt(v) for v in values]
+
+
+# --- many chunks, possibly in worker processes ---------------------------------------------
+
+
+def _worker_chunk(args: tuple[str, int, int, str, float]) -> Chunk:
+    name, lo, hi, profile, scale = args
+    return make_chunk(REGISTRY[name], lo, hi, profile, scale)
+
+
+def workers_for(count: int) -> int:
+    """How many processes to use for ``count`` rows (1: none)."""
+    if count < PARALLEL_FROM or not hasattr(os, "fork"):
+        return 1
+    env = os.environ.get("DEVDB_SEED_WORKERS")
+    cpus = int(env) if env and env.isdigit() else (os.cpu_count() or 1)
+    return max(1, min(cpus, 8))
+
+
+class Generator:
+    """Makes chunks for tables; owns a process pool (fork) once a big table needs one."""
+
+    def __init__(self, profile: str, scale: float, workers: int = 1) -> None:
+        self.profile, self.scale, self.workers = profile, scale, workers
+        self._pool: Any = None
+
+    def __enter__(self) -> Generator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+    def chunks(self, table: Table) -> Iterator[Chunk]:
+        count = table.count(self.profile, self.scale)
+        ranges = chunk_ranges(count)
+        if self.workers > 1 and count >= PARALLEL_FROM:
+            pool = self._get_pool()
+            args = [(table.name, lo, hi, self.profile, self.scale) for lo, hi in ranges]
+            yield from pool.imap(_worker_chunk, args)
+            return
+        for lo, hi in ranges:
+            yield make_chunk(table, lo, hi, self.profile, self.scale)
+
+    def _get_pool(self) -> Any:
+        if self._pool is None:
+            import multiprocessing
+
+            self._pool = multiprocessing.get_context("fork").Pool(self.workers)
+        return self._pool
+
+
+def prepare_pools(tables: Sequence[Table]) -> None:
+    """Make every Faker pool these tables use, before worker processes fork (they inherit them)."""
+    from devdb.seeds.api import Fake
+    from devdb.seeds.pools import get_pool
+
+    for t in tables:
+        for spec in t.columns.values():
+            if isinstance(spec, Fake):
+                get_pool(spec)
