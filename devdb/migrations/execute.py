@@ -58,6 +58,32 @@ def _run_transaction(conn: Conn, m: Migration, section: Section, bookkeeping: st
         raise failure(m, section, failed[0], failed[1]) from exc
 
 
+def run_batch(conn: Conn, items: list[tuple[Migration, str]]) -> int:
+    """Apply several transactional Up sections in ONE round trip, each in its own transaction
+    with its tracking row. Returns how many committed; after a failure the failed one is rolled
+    back and the caller runs the rest one by one (which reports the error precisely)."""
+    import psycopg
+
+    script = "\n".join(
+        "BEGIN;\n" + "\n".join(terminated(s) for s in m.up.statements) + f"\n{book}\nCOMMIT;"
+        for m, book in items
+    )
+    try:
+        conn.execute(script)
+    except psycopg.Error:
+        _rollback(conn)
+        versions = [m.version for m, _ in items]
+        rows = conn.execute(
+            "SELECT version FROM devdb.schema_migrations WHERE version = ANY(%s)", (versions,)
+        ).fetchall()
+        recorded = {r[0] for r in rows}
+        done = 0
+        while done < len(versions) and versions[done] in recorded:
+            done += 1
+        return done
+    return len(items)
+
+
 def _rollback(conn: Conn) -> None:
     from psycopg.pq import TransactionStatus
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 SPECIAL = re.compile(r"[;'\"$]|--|/\*")
-DOLLAR_TAG = re.compile(r"\$([A-Za-z_\x80-\uffff][A-Za-z0-9_\x80-\uffff]*)?\$")
-IDENT_CHAR = re.compile(r"[A-Za-z0-9_$\x80-\uffff]")
+DOLLAR_TAG = re.compile(r"\$(?:[^\W\d]\w*)?\$")
+IDENT_CHAR = re.compile(r"[\w$]")
 
 
 def skip_leading_noise(text: str, begin: int, end: int) -> int:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from devdb.conninfo import ConnInfo
 from devdb.errors import MigrationDrift, MigrationError
 from devdb.migrations import tracking
-from devdb.migrations.execute import run_section
+from devdb.migrations.execute import run_batch, run_section
 from devdb.migrations.files import file_checksums, load_migrations
 from devdb.migrations.parse import Migration
 from devdb.settings import Settings
@@ -107,13 +107,49 @@ def migrate(
         todo = [m for m in plan.pending if to is None or m.version <= to]
         if dry_run:
             return [m.version for m in todo]
-        for m in todo:
-            _apply(conn, m, progress)
+        _apply_all(conn, todo, progress)
     from devdb.roles import refresh_app_role
 
     if todo:  # the app role's grants follow the schema (db.up refreshes them too)
         refresh_app_role(settings, conninfo)
     return [m.version for m in todo]
+
+
+BATCH_MIGRATIONS = 100
+BATCH_CHARS = 1_000_000
+
+
+def _apply_all(conn: Conn, todo: list[Migration], progress: Progress) -> None:
+    """Apply ``todo`` in order; runs of transactional migrations go in batches (one round trip
+    each, still one transaction per migration), the rest one by one."""
+    i = 0
+    while i < len(todo):
+        group = _next_batch(todo, i)
+        if len(group) < 2:
+            _apply(conn, todo[i], progress)
+            i += 1
+            continue
+        started = time.perf_counter()
+        items = [(m, tracking.record_sql(m.version, m.path.stem, m.checksum)) for m in group]
+        done = run_batch(conn, items)
+        took = (time.perf_counter() - started) * 1000
+        for m in group[:done]:
+            progress(f"applied {m.filename} (batch of {len(group)}: {took:.0f} ms)")
+        i += done
+        if done < len(group):  # the failed one, alone: applies it, or explains the failure
+            _apply(conn, todo[i], progress)
+            i += 1
+
+
+def _next_batch(todo: list[Migration], start: int) -> list[Migration]:
+    group: list[Migration] = []
+    size = 0
+    for m in todo[start:]:
+        if not m.up.transactional or len(group) >= BATCH_MIGRATIONS or size > BATCH_CHARS:
+            break
+        group.append(m)
+        size += sum(len(s.sql) for s in m.up.statements)
+    return group
 
 
 def _apply(conn: Conn, m: Migration, progress: Progress) -> None:
@@ -222,8 +258,10 @@ def status(settings: Settings, conninfo: ConnInfo) -> list[dict[str, Any]]:
 
     Reads files without parsing their SQL, and never writes to the database.
     """
+    from devdb.database import connect
+
     files = file_checksums(settings)
-    with tracking.session(conninfo, lock_timeout=settings.lock_timeout, wait=None) as conn:
+    with connect(conninfo, autocommit=True) as conn:
         applied = tracking.applied(conn)
     newest = max(applied, default="")
     rows = []

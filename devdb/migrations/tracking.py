@@ -90,12 +90,15 @@ def ensure(conn: Conn) -> None:
 
 def applied(conn: Conn) -> dict[str, Applied]:
     """Applied migrations by version (empty when devdb never migrated this database)."""
-    if not exists(conn):
-        return {}
-    rows = conn.execute(
-        f"SELECT version, name, checksum, applied_at, duration_ms, applied_by FROM {TABLE} "
-        "ORDER BY version"
-    ).fetchall()
+    from psycopg import errors
+
+    try:
+        rows = conn.execute(
+            f"SELECT version, name, checksum, applied_at, duration_ms, applied_by FROM {TABLE} "
+            "ORDER BY version"
+        ).fetchall()
+    except (errors.UndefinedTable, errors.InvalidSchemaName):
+        return {}  # one round trip in the common case; the connection is in autocommit
     return {r[0]: Applied(*r) for r in rows}
 
 
@@ -106,7 +109,10 @@ def session(conninfo: ConnInfo, *, lock_timeout: str, wait: float | None) -> Ite
     from devdb.database import connect
 
     with connect(conninfo, autocommit=True) as conn:
-        conn.execute(f"SET lock_timeout = {quote(lock_timeout)}")
+        # synchronous_commit off: a commit does not wait for its WAL flush. A crash can lose the
+        # last commits, but each migration and its tracking row are lost together (atomic), so
+        # the next run simply applies them again.
+        conn.execute(f"SET lock_timeout = {quote(lock_timeout)}; SET synchronous_commit = off")
         _keep_out_of_own_schema(conn)
         if wait is not None:
             _lock(conn, conninfo, wait)

@@ -91,10 +91,13 @@ def down(c: Context, steps: int = 1, to: str | None = None, force: bool = False)
 @exits
 def status_(c: Context, json: bool = False) -> None:
     """List migrations: applied, pending, changed, missing or out-of-order."""
+    from devdb.backends import get_backend
     from devdb.migrations import status
     from devdb.output import print_json
 
-    rows = status(*_target())
+    settings = settings_for()
+    # no reachability probe first: status is read-only, and a failed connect says what to do
+    rows = status(settings, get_backend(settings, announce=False).conninfo())
     if json:
         print_json(rows)
         return
