@@ -41,7 +41,7 @@ def shape_line(node: Node) -> str:
         parts.append(f"[{node.subplan_name}]")
     parts.append(node.node_type)
     for key in ("Operation", "Strategy", "Join Type", "Partial Mode", "Command"):
-        if node.raw.get(key):
+        if node.raw.get(key) and node.raw[key] != "Simple":  # Partial Mode: Simple is the norm
             parts.append(f"({node.raw[key]})")
     if node.index:
         parts.append(f"using {node.index}")
