@@ -162,3 +162,38 @@ def test_snapshot_tasks_from_the_command_line(db: ConnInfo, tmp_path: Path) -> N
     listing = run("db.snapshot.list", "--json")
     assert '"name": "cli"' in listing.stdout
     assert run("db.snapshot.delete", "cli", "--yes").returncode == 0
+
+
+def test_destroy_undo_dump_comes_back_with_restore_undo(project_on_server: Settings) -> None:
+    """db.destroy keeps a dump in the state folder; after db.up, restore --undo loads it."""
+    from devdb import reset, server
+
+    settings = project_on_server
+    info = reset.project_conninfo(settings)
+    with connect(info, autocommit=True) as conn:
+        conn.execute("CREATE TABLE kept (id int PRIMARY KEY)")
+        conn.execute("INSERT INTO kept SELECT generate_series(1, 20)")
+    before = content_digest(info)
+    path = pgdump.save_undo_file(settings, info)
+    assert path == settings.state_dir / pgdump.UNDO_FILE
+    with snapshots.admin_connect(info) as conn:  # what destroy + up leave: an empty database
+        snapshots.drop(conn, snapshots.UNDO_DB)
+        snapshots.drop(conn, info.dbname)
+    server.ensure_database(info)
+    assert pgdump.newer_undo_file(settings, info) == path
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
+    env |= {"DEVDB_BACKEND": "external", "DATABASE_URL": info.url(show_password=True)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "invoke", "db.snapshot.restore", "--undo", "--yes"],
+        cwd=settings.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "kept by db.destroy" in proc.stderr
+    assert content_digest(info) == before
+    assert not path.exists()
+    with snapshots.admin_connect(info) as conn:
+        snapshots.drop(conn, snapshots.UNDO_DB)
