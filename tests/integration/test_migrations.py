@@ -326,3 +326,21 @@ def test_schema_dump_is_stable_and_check_detects_drift(
     )
     diff = schema_diff(settings, scratch_db)
     assert any(line.startswith("+") and "nickname text" in line for line in diff)
+
+
+def test_a_failure_inside_a_batch_keeps_the_earlier_migrations_and_names_the_bad_one(
+    project: Settings, scratch_db: ConnInfo
+) -> None:
+    for i, name in enumerate(("one", "two")):
+        write(project, f"2025010100000{i}_{name}.sql", f"CREATE TABLE {name} (id int);", "")
+    write(project, "20250101000002_bad.sql", "CREATE TABLE bad (id int);\nCREAT TABLE x ();", "")
+    write(project, "20250101000003_four.sql", "CREATE TABLE four (id int);", "")
+    with pytest.raises(MigrationFailed) as caught:
+        migrate(project, scratch_db)
+    assert caught.value.message.startswith(
+        '20250101000002_bad.sql:3:1: syntax error at or near "CREAT"'
+    )
+    assert exists(scratch_db, "one") and exists(scratch_db, "two")
+    assert not exists(scratch_db, "bad") and not exists(scratch_db, "four")
+    states = [r["state"] for r in status(project, scratch_db)]
+    assert states == ["applied", "applied", "pending", "pending"]
