@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,19 @@ from devdb.conninfo import ConnInfo
 from devdb.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """As root, the native server runs as another user, who must traverse every folder above
+    its cluster. pytest resets its shared temp root to 0700 whenever any session starts, which
+    cuts running servers off (PostgreSQL opens some files by absolute path, and its checkpointer
+    panics). So, as root and unless --basetemp is given, a run gets a temp folder of its own."""
+    if os.geteuid() != 0 or config.option.basetemp or hasattr(config, "workerinput"):
+        return
+    base = tempfile.mkdtemp(prefix="devdb-pytest-")
+    config.option.basetemp = base
+    config.add_cleanup(lambda: shutil.rmtree(base, ignore_errors=True))
 
 
 def make_project(root: Path, *, with_demo: bool = False, **overrides: object) -> Settings:

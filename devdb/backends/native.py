@@ -82,6 +82,7 @@ class NativeBackend:
     def stop(self) -> None:
         if self._running_port() is None:
             return
+        self._reach()
         result = self._run([self.bin("pg_ctl"), "-D", str(self.data), "stop", "-m", "fast", "-w"])
         if result.returncode != 0:
             raise BackendError(
@@ -170,8 +171,7 @@ class NativeBackend:
     def _initdb(self) -> None:
         user = self._server_user()
         self.home.mkdir(parents=True, exist_ok=True)
-        if user is not None:
-            _let_traverse(self.home.parent, user)
+        self._reach()
         if self.data.exists():
             shutil.rmtree(self.data)  # a half-made cluster from an interrupted initdb
         pwfile = self.home / ".initdb-pw"
@@ -222,7 +222,14 @@ class NativeBackend:
         with (self.data / "postgresql.conf").open("a") as fh:
             fh.write("\n" + "\n".join(lines) + "\n")
 
+    def _reach(self) -> None:
+        """As root, before the server user touches the cluster: make sure it can reach it."""
+        user = self._server_user()
+        if user is not None:
+            _let_traverse(self.home.parent, user)
+
     def _spawn(self, port: int) -> subprocess.Popen[bytes]:
+        self._reach()
         user = self._server_user()
         log = self.logfile.open("ab")
         if user is not None:
