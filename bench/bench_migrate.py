@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from devdb import server
@@ -76,10 +78,14 @@ def fresh_db(admin: ConnInfo, name: str) -> ConnInfo:
     return admin.for_database(name)
 
 
-def timed(func: object) -> float:
+def timed(func: Callable[..., object], *args: object) -> float:
     started = time.perf_counter()
-    func()  # type: ignore[operator]
+    func(*args)
     return time.perf_counter() - started
+
+
+def run_dbmate(cmd: list[str]) -> None:
+    subprocess.run(cmd, check=True, capture_output=True)
 
 
 def cli_env(project: Settings, target: ConnInfo) -> dict[str, str]:
@@ -111,24 +117,27 @@ def bench(project: Settings, admin: ConnInfo, dbmate: str, theirs: Path, rounds:
         target = fresh_db(admin, "bench_dbmate")
         url = target.url(show_password=True) + "?sslmode=disable"
         cmd = [dbmate, "--url", url, "--migrations-dir", str(theirs), "--no-dump-schema", "up"]
-        results["dbmate up"].append(
-            timed(lambda: subprocess.run(cmd, check=True, capture_output=True))
-        )
+        results["dbmate up"].append(timed(run_dbmate, cmd))
         target = fresh_db(admin, "bench_devdb_lib")
-        results["devdb (library call)"].append(timed(lambda: migrate(project, target)))
+        results["devdb (library call)"].append(timed(migrate, project, target))
         target = fresh_db(admin, "bench_devdb_cli")
-        results["devdb (invoke db.migrate)"].append(
-            timed(lambda: run_cli(project, target, "db.migrate"))
-        )
+        results["devdb (invoke db.migrate)"].append(timed(run_cli, project, target, "db.migrate"))
     base = statistics.median(results["dbmate up"])
     print(f"{'runner':<28} {'median s':>9} {'vs dbmate':>10}   (rounds: {rounds})")
     for name, times in results.items():
         med = statistics.median(times)
         print(f"{name:<28} {med:>9.3f} {med / base:>9.2f}x")
-    status_times = [
-        timed(lambda: run_cli(project, target, "db.migrate.status")) for _ in range(5)
-    ]
-    print(f"{'invoke db.migrate.status':<28} {statistics.median(status_times):>9.3f}   (300 applied)")
+    walls, cpus = [], []
+    for _ in range(7):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        walls.append(timed(run_cli, project, target, "db.migrate.status"))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    print(
+        f"{'invoke db.migrate.status':<28} {statistics.median(walls):>9.3f}   "
+        f"(300 applied; min {min(walls):.3f} s; client CPU {statistics.median(cpus):.3f} s)"
+    )
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:
