@@ -228,7 +228,7 @@ def _start_section(b: _Builder, number: int, direction: str, notx: bool) -> None
 def _close_section(b: _Builder, number: int) -> None:
     if b.current is None:
         return
-    _flush_plain(b, final=True)
+    _flush_plain(b)
     line, transactional = b.options[b.current]
     b.sections[b.current] = Section(b.current, line, transactional, tuple(b.statements))
     b.statements = []
@@ -247,7 +247,7 @@ def _begin_block(b: _Builder, number: int) -> None:
             "-- +migrate StatementBegin is never closed (another StatementBegin follows)",
             "Add a `-- +migrate StatementEnd` line after the first statement.",
         )
-    _flush_plain(b, final=True)
+    _flush_plain(b)
     b.block_start = number
     b.block = []
 
@@ -276,7 +276,7 @@ def _leading_skip(lines: list[tuple[int, str]]) -> int:
     return k
 
 
-def _flush_plain(b: _Builder, *, final: bool) -> None:
+def _flush_plain(b: _Builder) -> None:
     """Split the collected plain lines into statements at top-level semicolons."""
     if not b.plain:
         return
@@ -295,7 +295,7 @@ def _flush_plain(b: _Builder, *, final: bool) -> None:
             f"{what} is never closed",
             f"Close the {what} (or fix its quoting).",
         )
-    if final and has_code(text[rest:]):
+    if has_code(text[rest:]):
         raise b.fail(
             numbers[_line_index(starts, skip_leading_noise(text, rest, len(text)))],
             "statement without a terminating semicolon",
