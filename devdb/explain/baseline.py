@@ -4,8 +4,9 @@ The shape is what a plan *is*, not what it cost: node types, join types, aggrega
 relations, indexes, CTE and subplan names, and where each child hangs (Outer/Inner/...). Costs,
 row counts and timings are left out; timings vary between machines and are never gated on.
 ``check`` fails when a shape changes, a sequential scan over a large table appears, temp (spilled)
-blocks appear, or shared buffers (hit + read) grow past the query's budget (default +20 %, and by
-more than ``BUFFER_SLACK`` blocks so that a 3 -> 4 block change on a tiny lookup is not a failure).
+blocks appear, or the shared buffers (hit + read) of the plan's scan and modify nodes grow past the
+query's budget (default +20 %, and by more than ``BUFFER_SLACK`` blocks so that a 3 -> 4 block
+change on a tiny lookup is not a failure). See ``Plan.data_buffers`` for why only those nodes.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def entry(result: QueryResult, relation_rows: dict[str, float]) -> dict[str, Any
     assert result.plan is not None
     return {
         "shape": plan_shape(result.plan),
-        "shared_buffers": result.plan.shared_buffers,
+        "buffers": result.plan.data_buffers,
         "temp_blocks": result.plan.temp_blocks,
         "large_seq_scans": large_seq_scans(result.plan, relation_rows),
     }
@@ -207,15 +208,15 @@ def _check_one(
         check.problems.append(f"new sequential scan over the large table {rel}")
     if now["temp_blocks"] > 0 and base.get("temp_blocks", 0) == 0:
         check.problems.append(f"spills to disk now: {now['temp_blocks']:,} temp blocks")
-    before, after = int(base["shared_buffers"]), int(now["shared_buffers"])
+    before, after = int(base["buffers"]), int(now["buffers"])
     check.buffers = (before, after)
     budget = result.query.buffers_budget
     if after > before * (1 + budget) and after - before > BUFFER_SLACK:
         growth = (after - before) / max(before, 1)
         check.problems.append(
-            f"shared buffers grew {growth:+.0%} ({before:,} -> {after:,}), "
+            f"buffers read by its scans grew {growth:+.0%} ({before:,} -> {after:,}), "
             f"over the budget of +{budget:.0%}"
         )
     elif after < before * 0.8 and before - after > BUFFER_SLACK:
-        check.notes.append(f"shared buffers shrank ({before:,} -> {after:,}): re-baseline?")
+        check.notes.append(f"buffers read by its scans shrank ({before:,} -> {after:,})")
     return check

@@ -216,6 +216,18 @@ class Plan:
         return self.root.buffers["shared_hit"] + self.root.buffers["shared_read"]
 
     @property
+    def data_buffers(self) -> int:
+        """Shared blocks hit or read by the nodes that touch relations (scans, index scans,
+        ModifyTable): the number the CI gate compares. Catalog lookups during execution are
+        counted on whatever node runs at the time (a Sort, a Hash); they depend on the session's
+        caches, not on the query, so nodes without a relation are left out."""
+        return sum(
+            n.exclusive_buffers["shared_hit"] + n.exclusive_buffers["shared_read"]
+            for n in self.nodes()
+            if n.relation or n.index
+        )
+
+    @property
     def temp_blocks(self) -> int:
         return sum(
             n.exclusive_buffers["temp_read"] + n.exclusive_buffers["temp_written"]

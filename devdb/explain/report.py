@@ -29,6 +29,7 @@ def result_to_dict(result: QueryResult) -> dict[str, Any]:
             "execution_ms": plan.execution_time,
             "trigger_ms": plan.trigger_time,
             "shared_buffers": plan.shared_buffers,
+            "data_buffers": plan.data_buffers,
             "temp_blocks": plan.temp_blocks,
             "planning_buffers": plan.planning_buffers,
             "plan_settings": plan.settings,

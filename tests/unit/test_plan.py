@@ -183,3 +183,16 @@ def test_to_dict_keeps_raw_fields_without_children() -> None:
 def test_not_a_plan_is_refused() -> None:
     with pytest.raises(ValueError, match="Plan"):
         parse_plan([{"Query": 1}])
+
+
+def test_gated_buffers_leave_out_nodes_without_a_relation() -> None:
+    doc = copy.deepcopy(load("pg18_hash_spill"))
+    plain = parse_plan(doc)
+    # Catalog lookups a Sort does on first use show up as its own hits; the gate ignores them.
+    doc[0]["Plan"]["Plans"][0]["Shared Hit Blocks"] += 7
+    doc[0]["Plan"]["Shared Hit Blocks"] += 7
+    noisy = parse_plan(doc)
+    assert noisy.shared_buffers == plain.shared_buffers + 7
+    assert noisy.data_buffers == plain.data_buffers
+    scans = [n for n in plain.nodes() if n.relation]
+    assert plain.data_buffers == sum(shared(n) for n in scans)

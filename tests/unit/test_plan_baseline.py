@@ -132,7 +132,7 @@ def test_buffer_budget(before: int, after: int, budget: float, fails: bool) -> N
     assert (not check.ok) is fails
     assert check.buffers == (before, after)
     if fails:
-        assert check.problems[0].startswith("shared buffers grew")
+        assert check.problems[0].startswith("buffers read by its scans grew")
 
 
 def test_missing_query_and_failed_query_fail() -> None:
