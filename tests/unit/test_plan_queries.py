@@ -107,3 +107,10 @@ def test_demo_project_queries() -> None:
     assert by_name["mark_overdue_invoices"].sql.lstrip("-").count("UPDATE") >= 1
     for q in queries:
         render_sql(q, dict.fromkeys(q.params, "0"))
+
+
+def test_checked_in_baseline_covers_every_demo_query() -> None:
+    import json
+
+    doc = json.loads((REPO / "queries" / "explain-baseline.json").read_text())
+    assert set(doc["queries"]) == {q.name for q in load_queries(REPO / "queries")}
