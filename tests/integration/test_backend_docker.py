@@ -17,6 +17,7 @@ from conftest import REPO, make_project
 from devdb import server
 from devdb.backends.docker import DockerBackend, compose_command, connect_engine
 from devdb.database import can_connect, connect
+from devdb.errors import ServerStartError
 from devdb.settings import Settings
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("docker_ready")]
@@ -154,3 +155,18 @@ def test_compose_file_renders_loopback_port_and_volume(
     assert re.search(rf"(pgdata:{mount}(:rw)?|target: {mount})$", out, re.MULTILINE)
     assert "shared_preload_libraries=pg_stat_statements" in out
     assert "fsync=off" in out
+
+
+def test_a_server_that_exits_shows_its_log(tmp_path: Path, docker_ready: str) -> None:
+    compose = tmp_path / "compose.yaml"
+    text = (REPO / "compose" / "compose.yaml").read_text()
+    compose.write_text(text.replace("max_connections=200", "no_such_setting=1"))
+    settings = replace(docker_project(tmp_path / "proj", docker_ready), compose_file=compose)
+    try:
+        with pytest.raises(ServerStartError) as err:
+            server.up(settings)
+        assert "stopped while starting" in err.value.message
+        assert "no_such_setting" in err.value.log
+    finally:
+        DockerBackend(settings).remove()
+    assert volumes_of(settings) == []
