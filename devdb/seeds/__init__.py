@@ -8,28 +8,28 @@ Importing this package loads neither Faker nor psycopg.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
-
-from devdb.seeds.api import (
-    Counts,
-    Row,
-    Spec,
-    Table,
-    between,
-    choice,
-    const,
-    counts,
-    derive,
-    fake,
-    integer,
-    ref,
-    row_id,
-    table,
-)
-from devdb.seeds.hashing import hash_at, salt, unit
 
 if TYPE_CHECKING:
     from devdb.conninfo import ConnInfo
+    from devdb.seeds.api import (
+        Counts,
+        Row,
+        Spec,
+        Table,
+        between,
+        choice,
+        const,
+        counts,
+        derive,
+        fake,
+        integer,
+        ref,
+        row_id,
+        table,
+    )
+    from devdb.seeds.hashing import hash_at, salt, unit
     from devdb.seeds.progress import Progress
     from devdb.seeds.run import SeedReport
     from devdb.settings import Settings
@@ -56,6 +56,36 @@ __all__ = [
     "table",
     "unit",
 ]
+
+
+# The definition API, imported on first use: deciding that nothing changed needs none of it.
+_API = (
+    "Counts",
+    "Row",
+    "Spec",
+    "Table",
+    "between",
+    "choice",
+    "const",
+    "counts",
+    "derive",
+    "fake",
+    "integer",
+    "ref",
+    "row_id",
+    "table",
+)
+_LAZY = {
+    **dict.fromkeys(_API, "devdb.seeds.api"),
+    **dict.fromkeys(("hash_at", "salt", "unit"), "devdb.seeds.hashing"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'devdb.seeds' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 
 def seed(

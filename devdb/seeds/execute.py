@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from devdb.errors import SeedError
-from devdb.seeds import ledger, load
+from devdb.seeds import checks, ledger, load
 from devdb.seeds.api import Table
 from devdb.seeds.diagnose import NOTHING_LOADED, database_error
 from devdb.seeds.generate import Generator, RowFailed, prepare_pools, workers_for
@@ -33,6 +33,7 @@ class Execution:
         self.progress = progress or Progress()
         self.step = Step()
         self.seconds: dict[str, float] = {}
+        self.skip_triggers = False
 
     def run(self, files: list[SeedFile]) -> dict[str, list[TableLoad]]:
         """Load ``files`` (stale seeds, in order) in the open connection's transaction.
@@ -77,6 +78,7 @@ class Execution:
         ledger.ensure(conn)
         order = [(seed, ld) for seed, group in loads.items() for ld in group]
         load.require_tables(conn, [ld.table for _, ld in order])
+        self.skip_triggers = checks.can_skip_triggers(conn)
         load.set_triggers(conn, [ld.table for _, ld in order], enabled=False)
         keys = load.defer_foreign_keys(conn, [ld.table for _, ld in order])
         for n, (seed, ld) in enumerate(order):
@@ -112,10 +114,17 @@ class Execution:
         conn, step = self.conn, self.step
         if ld.direct:
             step.at(seed, ld.table, "copying")
+            if self.skip_triggers:
+                checks.replica(conn, on=True)
             load.copy_rows(
                 conn, load.ident(ld.table), ld, gen=gen, step=step, progress=self.progress
             )
             ld.inserted = len(ld.generated)
+            if self.skip_triggers:
+                checks.replica(conn, on=False)
+                step.at(seed, ld.table, "checking foreign keys")
+                rel = load.ident_text(ld.table)
+                checks.check_foreign_keys(conn, ld.table, rel, self.profile, self.scale)
         else:
             step.at(seed, ld.table, "merging")
             load.merge(conn, ld)

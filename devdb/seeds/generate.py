@@ -44,13 +44,13 @@ def chunk_ranges(count: int, size: int | None = None) -> list[tuple[int, int]]:
 
 def make_chunk(table: Table, lo: int, hi: int, profile: str, scale: float) -> Chunk:
     """Rows ``lo..hi-1`` of ``table`` as COPY text."""
-    rows = list(table.kept_rows(range(lo, hi), profile, scale))
+    rows = table.kept_rows(range(lo, hi), profile, scale)
     built = build(table, rows, profile, scale)
     cols = [format_column(built[c]) for c in table.load_columns]
     if not rows:
         return Chunk([], b"")
     text = "\n".join(map("\t".join, zip(*cols, strict=True))) + "\n"
-    return Chunk(rows, text.encode())
+    return Chunk(list(rows), text.encode())
 
 
 def build(table: Table, rows: Sequence[int], profile: str, scale: float) -> dict[str, list[Any]]:
@@ -130,17 +130,33 @@ def _formatter_for(v: Any) -> Callable[[Any], str]:
 
 
 def format_column(values: list[Any]) -> list[str]:
-    """COPY text for one column: the formatter is picked once from the first non-null value."""
+    """COPY text for one column: the formatter is picked once from the first non-null value;
+    common cases (text needing no escapes, no NULLs) stay in C."""
     first = next((v for v in values if v is not None), None)
     if first is None:
         return [NULL] * len(values)
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if len(kinds) > 1:
+        return [_any(v) for v in values]
+    kind = kinds.pop()
+    nulls = None in values
+    if kind is str and not _needs_escape(values, nulls):
+        return [NULL if v is None else v for v in values] if nulls else values
+    fast = _IN_C.get(kind)
+    if fast is not None and not nulls:
+        return list(map(fast, values))
     fmt = _formatter_for(first)
-    types = {type(v) for v in values[:64]} - {type(None)}
-    if len(types) > 1:
-        fmt = _any
-    if fmt is _text and type(first) is str:
-        return [v.translate(_ESCAPES) if v is not None else NULL for v in values]
     return [fmt(v) for v in values]
+
+
+# Formatters C can run over a whole column without NULLs.
+_IN_C: dict[type, Callable[[Any], str]] = {datetime: datetime.isoformat, int: str}
+
+
+def _needs_escape(values: list[Any], nulls: bool) -> bool:
+    joined = "\x00".join(v for v in values if v is not None) if nulls else "\x00".join(values)
+    return "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined
 
 
 # --- many chunks, possibly in worker processes ---------------------------------------------

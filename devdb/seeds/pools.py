@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from devdb.errors import SeedError
-from devdb.seeds import hashing
 
 if TYPE_CHECKING:
     from devdb.seeds.api import Fake
@@ -56,6 +55,8 @@ def make_pool(spec: Fake) -> list[Any]:
             f"Faker has no provider {spec.provider!r} (locale {spec.locale})",
             "See https://faker.readthedocs.io/en/master/providers.html for provider names.",
         ) from exc
+    from devdb.seeds import hashing
+
     f.seed_instance(hashing.salt("pool", *pool_key(spec)))
     kwargs = dict(spec.kwargs)
     return [method(*spec.args, **kwargs) for _ in range(spec.pool)]

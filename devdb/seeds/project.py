@@ -16,12 +16,14 @@ import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import devdb
-from devdb.errors import DevdbError, SeedError
-from devdb.seeds import api
-from devdb.seeds.pools import faker_version
+from devdb.errors import SeedError
 from devdb.settings import Settings
+
+if TYPE_CHECKING:
+    from devdb.seeds import api
 
 # Bump when generation changes in a way that changes seeded values.
 GENERATION_FORMAT = "1"
@@ -66,6 +68,8 @@ def with_digests(
     h = hashlib.sha256()
     for part in (GENERATION_FORMAT, devdb.__version__, profile, repr(float(scale))):
         h.update(part.encode() + b"\0")
+    from devdb.seeds.pools import faker_version
+
     h.update(schema_version(settings).encode() + b"\0" + faker_version().encode() + b"\0")
     for helper in helpers(settings):
         h.update(helper.name.encode() + b"\0" + helper.read_bytes() + b"\0")
@@ -83,16 +87,19 @@ def helpers(settings: Settings) -> list[Path]:
 
 
 def schema_version(settings: Settings) -> str:
-    """The migration files' digest when devdb.migrations provides it; else empty."""
-    from devdb import migrations
+    """A digest of the migration files (names and bytes).
 
-    files_digest = getattr(migrations, "files_digest", None)
-    if files_digest is None:
+    Not ``devdb.migrations.files_digest``: importing the migrations package costs more than a
+    whole unchanged seed run. This digest is stricter (any byte counts), so at worst a comment
+    edit in a migration reseeds once.
+    """
+    folder = settings.migrations_dir
+    if not folder.is_dir():
         return ""
-    try:
-        return str(files_digest(settings))
-    except DevdbError:
-        return ""
+    h = hashlib.sha256()
+    for path in sorted(folder.glob("*.sql")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def seeds_digest(settings: Settings, profile: str, scale: float) -> str:
@@ -105,6 +112,8 @@ def seeds_digest(settings: Settings, profile: str, scale: float) -> str:
 
 def import_seeds(settings: Settings, files: list[SeedFile]) -> None:
     """Import every Python seed (in order) and register its tables."""
+    from devdb.seeds import api
+
     api.REGISTRY.clear()
     folder = str(settings.seeds_dir)
     if folder not in sys.path:
@@ -115,6 +124,8 @@ def import_seeds(settings: Settings, files: list[SeedFile]) -> None:
 
 
 def _import_one(f: SeedFile) -> list[api.Table]:
+    from devdb.seeds import api
+
     module_name = f"devdb_seed_{_module_safe(f.path.stem)}"
     spec = importlib.util.spec_from_file_location(module_name, f.path)
     if spec is None or spec.loader is None:
@@ -123,7 +134,7 @@ def _import_one(f: SeedFile) -> list[api.Table]:
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
-    except DevdbError as exc:
+    except SeedError as exc:
         raise SeedError(f"seed {f.name} ({f.path.name}): {exc.message}", exc.hint) from exc
     except Exception as exc:
         raise SeedError(

@@ -15,10 +15,11 @@ SCALE_HELP = "row-count factor, e.g. 2 (default: DEVDB_SCALE)"
 
 
 def _target() -> tuple[Any, Any]:
-    from devdb.server import owner_conninfo
+    """Settings and the owner connection info (connecting says when no server answers)."""
+    from devdb.backends import get_backend
 
     settings = settings_for()
-    return settings, owner_conninfo(settings)
+    return settings, get_backend(settings, announce=False).conninfo()
 
 
 @task(

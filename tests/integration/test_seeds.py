@@ -277,6 +277,40 @@ def test_constraint_violation_leaves_database_and_ledger_untouched(
     assert ledger(info) == entries
 
 
+GADGETS = """
+from devdb.seeds import counts, derive, table
+
+gadgets = table(
+    "public.gadgets",
+    rows=counts(test=5),
+    columns={{"org_id": derive(lambda r: r.ref("user.organizations", {row}))}},
+)
+"""
+
+
+@pytest.mark.parametrize("first_load", [True, False])
+def test_missing_parent_row_names_row_and_foreign_key(
+    demo: tuple[Settings, ConnInfo], first_load: bool
+) -> None:
+    settings, info = demo
+    run_sql(
+        info,
+        "CREATE TABLE public.gadgets (id uuid PRIMARY KEY, "
+        'org_id uuid NOT NULL REFERENCES "user".organizations (id))',
+    )
+    if not first_load:
+        (settings.seeds_dir / "080_gadgets.py").write_text(GADGETS.format(row="0"))
+        seed(settings, info, profile="test")
+    before = digests(info)
+    (settings.seeds_dir / "080_gadgets.py").write_text(GADGETS.format(row="99 if r.i == 3 else 1"))
+    with pytest.raises(SeedError) as caught:
+        seed(settings, info, profile="test")
+    message = caught.value.message
+    assert "seed gadgets: table public.gadgets, row 3" in message
+    assert "gadgets_org_id_fkey" in message
+    assert digests(info) == before
+
+
 def test_exception_in_a_column_names_the_row(demo: tuple[Settings, ConnInfo]) -> None:
     settings, info = demo
     add_widgets(settings, info, "1 // (r.i - 2)")
