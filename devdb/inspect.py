@@ -206,6 +206,17 @@ def _human(key: str, value: Any) -> str:
     return str(value)
 
 
+LABELS = {
+    "total_bytes": "total",
+    "table_bytes": "heap",
+    "index_bytes": "indexes",
+    "bytes": "size",
+    "seq_scan": "seq scans",
+    "seq_tup_read": "seq rows read",
+    "idx_scan": "idx scans",
+}
+
+
 def sections(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], str]]:
     """(title, headers, rows as text, note) per section, for table output."""
     out = []
@@ -213,10 +224,10 @@ def sections(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]],
         if not isinstance(value, dict):
             continue
         rows = value["rows"]
-        headers = list(rows[0]) if rows else []
-        text_rows = [[_human(h, r[h]) for h in headers] for r in rows]
+        keys = list(rows[0]) if rows else []
+        text_rows = [[_human(k, r[k]) for k in keys] for r in rows]
         note = value.get("note", "" if rows else "none")
-        out.append((value["title"], headers, text_rows, note))
+        out.append((value["title"], [LABELS.get(k, k) for k in keys], text_rows, note))
     return out
 
 

@@ -38,6 +38,7 @@ def inspect_(c: Context, json: bool = False, database: str | None = None, top: i
 
 
 def _rich(doc: dict[str, object]) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -49,9 +50,9 @@ def _rich(doc: dict[str, object]) -> None:
         if not rows:
             console.print(f"[bold]{title}[/bold]: {note}", highlight=False)
             continue
-        table = Table(title=title, title_justify="left")
-        for h in headers:
-            table.add_column(h)
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+        for i, h in enumerate(headers):
+            table.add_column(h, no_wrap=True, justify="left" if i == 0 else "right")
         for row in rows:
             table.add_row(*row)
         console.print(table)
