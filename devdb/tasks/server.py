@@ -126,9 +126,15 @@ def setup(c: Context, backend: str | None = None) -> None:
     from devdb import server
     from devdb.migrations import migrate
     from devdb.output import info
+    from devdb.seeds import seed
 
     settings = settings_for(backend=backend)
     result = server.up(settings)
     info(f"ready: {result.conninfo.url()} [{result.backend}]")
     applied = migrate(settings, result.conninfo, progress=info)
     info(f"applied {len(applied)} migration(s)")
+    report = seed(settings, result.conninfo)
+    info(
+        f"seeded {len(report.loaded)} of {len(report.seeds)} seed(s), profile {report.profile}, "
+        f"scale {report.scale:g}"
+    )
