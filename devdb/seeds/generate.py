@@ -19,6 +19,7 @@ from devdb.seeds.api import REGISTRY, Table
 
 CHUNK = 10_000
 PARALLEL_FROM = 30_000  # rows; below this, forking workers costs more than it saves
+WORKERS: int | None = None  # processes for big tables; None: one per core (at most 8)
 NULL = "\\N"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -171,9 +172,9 @@ def workers_for(count: int) -> int:
     """How many processes to use for ``count`` rows (1: none)."""
     if count < PARALLEL_FROM or not hasattr(os, "fork"):
         return 1
-    env = os.environ.get("DEVDB_SEED_WORKERS")
-    cpus = int(env) if env and env.isdigit() else (os.cpu_count() or 1)
-    return max(1, min(cpus, 8))
+    if WORKERS is not None:
+        return max(1, WORKERS)
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 class Generator:

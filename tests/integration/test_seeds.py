@@ -174,7 +174,7 @@ def test_two_fresh_databases_get_identical_tables_serial_or_parallel(
     # the second database is built in small chunks by two worker processes
     monkeypatch.setattr(generate, "PARALLEL_FROM", 50)
     monkeypatch.setattr(generate, "CHUNK", 37)
-    monkeypatch.setenv("DEVDB_SEED_WORKERS", "2")
+    monkeypatch.setattr(generate, "WORKERS", 2)
     seed(other_demo[0], other_demo[1], profile="dev", scale=0.2)
     first, second = digests(demo[1]), digests(other_demo[1])
     assert first == second
