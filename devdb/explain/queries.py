@@ -26,7 +26,13 @@ from devdb.errors import ExplainError
 DEFAULT_BUFFERS_BUDGET = 0.20
 _HEADER = re.compile(r"^--\s*([A-Za-z][\w-]*)\s*:\s*(.*?)\s*$")
 _PARAM = re.compile(r"^([A-Za-z_]\w*)\s*=\s*(.+)$")
-_VARIABLE = re.compile(r"(?<![:\w]):(?:'([A-Za-z_]\w*)'|([A-Za-z_]\w*))")
+# One pass over the SQL: string literals and quoted identifiers are kept as they are, comments
+# are dropped, and psql variables (:'name', :name, but not a ::cast) are found.
+_TOKENS = re.compile(
+    r"""(?P<literal>'(?:[^']|'')*'|"(?:[^"]|"")*")"""
+    r"|(?P<comment>--[^\n]*)"
+    r"|(?<![:\w]):(?:'(?P<quoted>[A-Za-z_]\w*)'|(?P<raw>[A-Za-z_]\w*))"
+)
 _NAME = re.compile(r"^[A-Za-z0-9_][\w.-]*$")
 
 
@@ -45,8 +51,10 @@ class NamedQuery:
     def variables(self) -> list[str]:
         """Names of the psql variables the body uses, in order of first use."""
         seen: dict[str, None] = {}
-        for match in _VARIABLE.finditer(_strip_comments(self.sql)):
-            seen.setdefault(match.group(1) or match.group(2), None)
+        for match in _TOKENS.finditer(self.sql):
+            name = match.group("quoted") or match.group("raw")
+            if name:
+                seen.setdefault(name, None)
         return list(seen)
 
 
@@ -125,22 +133,22 @@ def _budget(value: str | None, path: Path) -> float:
     return float(match.group(1)) / 100
 
 
-def _strip_comments(sql: str) -> str:
-    return re.sub(r"--[^\n]*", "", sql)
-
-
 def render_sql(query: NamedQuery, values: dict[str, str | None]) -> str:
-    """The body with psql variables replaced: ``:'x'`` by a quoted literal, ``:x`` as is."""
+    """The body without comments, psql variables replaced: ``:'x'`` by a quoted literal, ``:x``
+    as written; text inside string literals and quoted identifiers is never touched."""
 
     def replace(match: re.Match[str]) -> str:
-        quoted, raw = match.group(1), match.group(2)
+        if match.group("literal"):
+            return match.group("literal")
+        if match.group("comment"):
+            return ""
+        quoted, raw = match.group("quoted"), match.group("raw")
         value = values[quoted or raw]
-        if quoted:
-            return "NULL" if value is None else quote_literal(value)
-        return "NULL" if value is None else value
+        if value is None:
+            return "NULL"
+        return quote_literal(value) if quoted else value
 
-    body = _strip_comments(query.sql)
-    return _VARIABLE.sub(replace, body).strip().rstrip(";").strip()
+    return _TOKENS.sub(replace, query.sql).strip().rstrip(";").strip()
 
 
 def quote_literal(value: str) -> str:

@@ -114,3 +114,16 @@ def test_checked_in_baseline_covers_every_demo_query() -> None:
 
     doc = json.loads((REPO / "queries" / "explain-baseline.json").read_text())
     assert set(doc["queries"]) == {q.name for q in load_queries(REPO / "queries")}
+
+
+def test_literals_and_quoted_identifiers_are_left_alone(tmp_path: Path) -> None:
+    q = parse_query(
+        write(
+            tmp_path,
+            "lit.sql",
+            "-- param: v = 1\n"
+            "SELECT ':v', '--not a comment', \"odd:v\", :v -- real comment\nFROM t;\n",
+        )
+    )
+    assert q.variables() == ["v"]
+    assert render_sql(q, {"v": "7"}) == "SELECT ':v', '--not a comment', \"odd:v\", 7 \nFROM t"
