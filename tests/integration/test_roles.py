@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -12,6 +13,7 @@ from psycopg import errors
 from devdb import roles
 from devdb.conninfo import ConnInfo, parse_url
 from devdb.database import connect
+from devdb.errors import ConnectionFailed
 from devdb.settings import Settings
 
 FIRST_MIGRATION = """
@@ -212,6 +214,48 @@ def test_migrate_keeps_the_app_role_current(project_on_server: Settings, owner: 
             with pytest.raises(errors.InsufficientPrivilege):
                 conn.execute("SELECT * FROM devdb.schema_migrations")
     finally:
+        with connect(owner, autocommit=True) as conn:
+            conn.execute(f'DROP OWNED BY "{name}"')
+            conn.execute(f'REVOKE ALL ON DATABASE "{owner.dbname}" FROM "{name}"')
+            conn.execute(f'DROP ROLE "{name}"')
+
+
+def test_two_projects_on_one_server_keep_their_roles_apart(
+    tmp_path: Path, project_on_server: Settings, owner: ConnInfo
+) -> None:
+    """Role names are per server: each project database gets its own role and password, and
+    neither role can connect to the other project's database."""
+    from conftest import make_project
+
+    from devdb.database import ADMIN_DB, create_database, drop_database
+
+    other_db = f"{owner.dbname}_other"
+    admin = connect(owner.for_database(ADMIN_DB), autocommit=True)
+    create_database(admin, other_db)
+    other = make_project(
+        tmp_path / "other",
+        backend="external",
+        database_url=owner.for_database(other_db).url(show_password=True),
+        database=other_db,
+    )
+    try:
+        mine = roles.ensure_app_role(project_on_server, owner)
+        theirs = roles.ensure_app_role(other, owner.for_database(other_db))
+        assert mine.name != theirs.name
+        my_app = roles.app_conninfo(project_on_server, owner)
+        their_app = roles.app_conninfo(other, owner.for_database(other_db))
+        assert my_app.password != their_app.password
+        roles.ensure_app_role(other, owner.for_database(other_db))  # refreshing one ...
+        connect(my_app).close()  # ... leaves the other's password alone
+        with pytest.raises(ConnectionFailed):
+            connect(my_app.for_database(other_db)).close()
+        with pytest.raises(ConnectionFailed):
+            connect(their_app.for_database(owner.dbname)).close()
+    finally:
+        drop_database(admin, other_db)
+        admin.execute(f'DROP ROLE IF EXISTS "{roles.app_role_name(other)}"')
+        admin.close()
+        name = roles.app_role_name(project_on_server)
         with connect(owner, autocommit=True) as conn:
             conn.execute(f'DROP OWNED BY "{name}"')
             conn.execute(f'REVOKE ALL ON DATABASE "{owner.dbname}" FROM "{name}"')
