@@ -105,7 +105,7 @@ def require_pass(outcome: Outcome) -> None:
 def _finish(settings: Settings, run: ExplainRun, report: CheckReport | None) -> Outcome:
     doc = run_to_dict(run)
     outcome = Outcome(run, doc, check=report)
-    outcome.paths = write_reports(settings, run)
+    outcome.paths = write_reports(settings, run, report.to_dict() if report else None)
     outcome.markdown = markdown(doc, report)
     summary = write_step_summary(outcome.markdown)
     if summary is not None:

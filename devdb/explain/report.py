@@ -52,8 +52,11 @@ def run_to_dict(run: ExplainRun) -> dict[str, Any]:
     }
 
 
-def write_reports(settings: Settings, run: ExplainRun) -> dict[str, Path]:
-    """Write ``explain-<time>.html`` and ``.json`` into the reports folder; returns their paths."""
+def write_reports(
+    settings: Settings, run: ExplainRun, check: dict[str, Any] | None = None
+) -> dict[str, Path]:
+    """Write ``explain-<time>.html`` and ``.json`` into the reports folder (with the gate's
+    verdict when ``check`` is given); returns their paths."""
     from devdb.explain.render_html import render_html
 
     folder = settings.reports_dir
@@ -65,6 +68,8 @@ def write_reports(settings: Settings, run: ExplainRun) -> dict[str, Path]:
         n += 1
         stem = f"{base}-{n}"
     doc = run_to_dict(run)
+    if check is not None:
+        doc["check"] = check
     paths = {"html": folder / f"{stem}.html", "json": folder / f"{stem}.json"}
     paths["json"].write_text(json.dumps(doc, indent=2, default=str) + "\n")
     paths["html"].write_text(render_html(doc))

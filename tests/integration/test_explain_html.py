@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from devdb.database import connect
 from devdb.explain import api
 from devdb.settings import Settings
 from tests.integration.explain_fill import demo_database
@@ -92,3 +93,29 @@ def test_never_executed_nodes_are_marked(project_on_server: Settings, tmp_path: 
     dom = dump_dom(outcome.paths["html"], tmp_path / "profile")
     assert len(re.findall(r'class="node never"', dom)) == len(never)
     assert dom.count("never executed") >= len(never)
+
+
+def test_gate_verdict_is_on_the_page(project_on_server: Settings, tmp_path: Path) -> None:
+    browser()
+    conninfo = demo_database(project_on_server)
+    folder = project_on_server.root / "q"
+    folder.mkdir()
+    (folder / "by_actor.sql").write_text(
+        "-- param: actor = (SELECT actor_id FROM audit.events ORDER BY id LIMIT 1)\n"
+        "SELECT id FROM audit.events WHERE actor_id = :'actor';\n"
+    )
+    settings = project_on_server.with_overrides(queries_dir=folder)
+    api.record_baseline(settings, conninfo=conninfo)
+    with connect(conninfo, autocommit=True) as conn:
+        conn.execute("DROP INDEX audit.events_actor_id_idx")
+    outcome = api.check(settings, conninfo=conninfo)
+    assert json.loads(outcome.paths["json"].read_text())["check"]["ok"] is False
+
+    dom = dump_dom(outcome.paths["html"], tmp_path / "profile")
+
+    assert 'id="gate" class="gate failed"' in dom
+    assert "by_actor: plan shape changed" in dom
+    assert (
+        "-  Outer: Bitmap Index Scan using events_actor_id_idx" in dom
+        or "events_actor_id_idx" in dom
+    )
