@@ -115,7 +115,7 @@ def load(settings: Settings, conninfo: ConnInfo, path: Path) -> tuple[list[str],
 
         pg_restore = find_client(settings, "pg_restore", server_major(conn))
         _check_dump(pg_restore, path)
-        gone = replace_database(conn, conninfo.dbname, "template0", conninfo.user)
+        gone, _ = replace_database(conn, conninfo.dbname, "template0", conninfo.user)
         if gone or database_exists(conn, UNDO_DB):  # keep the replaced database's privileges
             copy_acl(conn, UNDO_DB, conninfo.dbname)
         set_meta(conn, conninfo.dbname, {"kind": "loaded", "file": path.name, "created": now_iso()})

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from devdb import spare
 from devdb.conninfo import ConnInfo
 from devdb.database import connect, database_exists
 from devdb.errors import ConnectionFailed
@@ -62,6 +63,7 @@ class ResetResult:
     pruned: list[str] = field(default_factory=list)
     kept_undo: bool = False
     seconds: float = 0.0
+    used_spare: bool = False  # renamed a copy made ahead of time instead of copying
 
 
 def server_major(conn: Conn) -> int:
@@ -213,8 +215,14 @@ def reset(
     with connect_admin(conninfo) as conn:
         tpl = ensure_template(settings, conn, conninfo, profile=profile, scale=scale, rebuild=hard)
         existed = database_exists(conn, conninfo.dbname)
-        gone = replace_database(conn, conninfo.dbname, tpl.name, conninfo.user)
+        gone, used_spare = replace_database(
+            conn, conninfo.dbname, tpl.name, conninfo.user, use_spare=True
+        )
         meta = {"kind": "reset", "template": tpl.name, "digest": tpl.digest, "profile": profile}
         set_meta(conn, conninfo.dbname, {**meta, "scale": scale, "created": now_iso()})
         pruned = prune_templates(conn, settings, keep=tpl.name, profile=profile)
-    return ResetResult(conninfo.dbname, tpl, gone, pruned, existed, time.perf_counter() - started)
+        if pruned or tpl.built:
+            spare.prune(conn)
+    spare.refill_in_background(conninfo, tpl.name)  # the next reset is a rename
+    seconds = time.perf_counter() - started
+    return ResetResult(conninfo.dbname, tpl, gone, pruned, existed, seconds, used_spare)

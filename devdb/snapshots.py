@@ -197,9 +197,15 @@ def _allows_connections(conn: Conn, name: str) -> bool:
     return bool(row and row[0])
 
 
-def replace_database(conn: Conn, target: str, source: str, owner: str) -> list[str]:
+def replace_database(
+    conn: Conn, target: str, source: str, owner: str, *, use_spare: bool = False
+) -> tuple[list[str], bool]:
     """Make ``target`` a fresh copy of ``source``; the old ``target`` becomes ``devdb_undo``
-    (a rename: no copy). Returns the clients that were disconnected from ``target``."""
+    (a rename: no copy). With ``use_spare``, a spare copy of ``source`` made ahead of time is
+    renamed into place when there is one (see devdb.spare). Returns the clients that were
+    disconnected from ``target``, and whether a spare was used."""
+    from devdb import spare
+
     gone: list[str] = []
     if database_exists(conn, target):
         gone = disconnect(conn, target)
@@ -208,11 +214,13 @@ def replace_database(conn: Conn, target: str, source: str, owner: str) -> list[s
         rename(conn, target, UNDO_DB)
         set_meta(conn, UNDO_DB, _undo_meta(target, previous))
     try:
-        clone_database(conn, source, target, owner)
+        used = use_spare and spare.take(conn, source, target)
+        if not used:
+            clone_database(conn, source, target, owner)
     except Exception:
         _put_back(conn, target)
         raise
-    return gone
+    return gone, used
 
 
 def _put_back(conn: Conn, target: str) -> None:
@@ -301,10 +309,13 @@ def restore(conninfo: ConnInfo, name: str) -> list[str]:
             raise SnapshotError(
                 f"no snapshot {name!r}", "`invoke db.snapshot.list` shows the snapshots."
             )
-        gone = replace_database(conn, conninfo.dbname, snap, conninfo.user)
+        gone, _ = replace_database(conn, conninfo.dbname, snap, conninfo.user, use_spare=True)
         meta = get_meta(conn, snap)
         set_meta(conn, conninfo.dbname, {"kind": "restored", "snapshot": name, **_keep(meta)})
-        return gone
+    from devdb import spare
+
+    spare.refill_in_background(conninfo, snap)  # the next restore of it is a rename
+    return gone
 
 
 def _keep(meta: dict[str, Any]) -> dict[str, Any]:
@@ -356,6 +367,9 @@ def delete(conninfo: ConnInfo, name: str) -> None:
                 f"no snapshot {name!r}", "`invoke db.snapshot.list` shows the snapshots."
             )
         drop(conn, snap)
+        from devdb import spare
+
+        spare.prune(conn)
 
 
 def list_snapshots(conninfo: ConnInfo) -> list[SnapshotInfo]:

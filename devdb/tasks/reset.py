@@ -49,4 +49,5 @@ def reset(  # noqa: PLR0917 - a task's parameters are its CLI flags
     for name in result.pruned:
         info(f"pruned old template {name}")
     undo = "; undo: invoke db.snapshot.restore --undo" if result.kept_undo else ""
-    info(f"reset {result.database!r} from {tpl.name} in {result.seconds:.2f} s{undo}")
+    how = "a copy made ahead of time" if result.used_spare else "a fresh copy"
+    info(f"reset {result.database!r} to {tpl.name} ({how}) in {result.seconds:.2f} s{undo}")

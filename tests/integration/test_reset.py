@@ -6,13 +6,15 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 
-from devdb import reset, snapshots
-from devdb.database import connect
+from devdb import reset, snapshots, spare
+from devdb.conninfo import ConnInfo
+from devdb.database import connect, database_exists
 from devdb.settings import Settings
 from tests.integration.dbdigest import content_digest
 
@@ -26,7 +28,7 @@ def project(project_on_server: Settings) -> Iterator[Settings]:
     with snapshots.admin_connect(conninfo) as conn:
         rows = conn.execute(
             "SELECT datname FROM pg_database WHERE starts_with(datname, 'devdb_tpl_') "
-            "OR datname = 'devdb_undo'"
+            "OR starts_with(datname, 'devdb_spare_') OR datname = 'devdb_undo'"
         ).fetchall()
         for (name,) in rows:
             snapshots.drop(conn, name)
@@ -151,5 +153,41 @@ def test_reset_task_refuses_without_yes_and_runs_with_it(project: Settings) -> N
     assert content_digest(info) != before
     done = run("--profile", "test", "--yes")
     assert done.returncode == 0, done.stderr
-    assert f"reset {info.dbname!r} from devdb_tpl_" in done.stderr
+    assert f"reset {info.dbname!r} to devdb_tpl_" in done.stderr
     assert content_digest(info) == before
+
+
+def wait_for_spare(info: ConnInfo, source: str, timeout: float = 120) -> None:
+    """The spare is made by a background process: wait until it is there."""
+    deadline = time.monotonic() + timeout
+    with snapshots.admin_connect(info) as conn:
+        while not database_exists(conn, spare.spare_name(source)):
+            assert time.monotonic() < deadline, f"no spare of {source} after {timeout} s"
+            time.sleep(0.1)
+
+
+def test_reset_renames_the_spare_made_in_the_background(project: Settings) -> None:
+    first = reset.reset(project)
+    info = reset.project_conninfo(project)
+    seeded = content_digest(info)
+    wait_for_spare(info, first.template.name)
+    _mess_up(project)
+    second = reset.reset(project)
+    assert second.used_spare
+    assert content_digest(info) == seeded
+    wait_for_spare(info, first.template.name)  # refilled for the next reset
+
+
+def test_a_stale_spare_is_never_used(project: Settings) -> None:
+    first = reset.reset(project)
+    info = reset.project_conninfo(project)
+    wait_for_spare(info, first.template.name)
+    rebuilt = reset.reset(project, hard=True)  # a new template database: the spare is stale
+    assert rebuilt.template.name == first.template.name
+    assert not rebuilt.used_spare
+    rebuilt_content = content_digest(info)
+    wait_for_spare(info, rebuilt.template.name)  # a new spare, of the new template
+    _mess_up(project)
+    again = reset.reset(project)
+    assert again.used_spare
+    assert content_digest(info) == rebuilt_content

@@ -197,3 +197,21 @@ def test_destroy_undo_dump_comes_back_with_restore_undo(project_on_server: Setti
     assert not path.exists()
     with snapshots.admin_connect(info) as conn:
         snapshots.drop(conn, snapshots.UNDO_DB)
+
+
+def test_restore_after_saving_again_under_the_same_name_gets_the_new_content(
+    db: ConnInfo,
+) -> None:
+    from devdb import spare
+    from tests.integration.test_reset import wait_for_spare
+
+    snapshots.save(db, "rt")
+    snapshots.restore(db, "rt")  # starts making a spare of devdb_snap_rt in the background
+    wait_for_spare(db, "devdb_snap_rt")
+    _change(db)
+    changed = content_digest(db)
+    snapshots.save(db, "rt", replace=True)
+    snapshots.restore(db, "rt")
+    assert content_digest(db) == changed
+    with snapshots.admin_connect(db) as conn:
+        snapshots.drop(conn, spare.spare_name("devdb_snap_rt"))
