@@ -138,3 +138,11 @@ def test_version_lives_only_in_the_package() -> None:
     pyproject = (REPO / "pyproject.toml").read_text()
     assert 'dynamic = ["version"]' in pyproject
     assert __version__ in (REPO / "CHANGELOG.md").read_text()
+
+
+def test_readme_lists_every_file_init_writes() -> None:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Adopt devdb in your project", 1)[1].split("\n## ", 1)[0]
+    missing = [rel for rel in scaffold.template_files() if f"`{rel}`" not in section]
+    assert not missing, f"README's adopt section does not list {missing}"
+    assert "`.gitignore`" in section
