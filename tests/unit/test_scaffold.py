@@ -146,3 +146,29 @@ def test_readme_lists_every_file_init_writes() -> None:
     missing = [rel for rel in scaffold.template_files() if f"`{rel}`" not in section]
     assert not missing, f"README's adopt section does not list {missing}"
     assert "`.gitignore`" in section
+
+
+def test_invoke_task_db_init(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "tasks.py").write_text("from devdb.tasks import ns\nnamespace = ns\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", "db.init", "--path", "svc"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "created  tasks.py" in result.stdout
+    assert (tmp_path / "svc" / "migrations").is_dir()
+    again = subprocess.run(
+        [sys.executable, "-m", "invoke", "db.init", "--path", "svc/tasks.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert again.returncode == 1
+    assert again.stderr.startswith("Error: ")
