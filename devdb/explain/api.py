@@ -63,7 +63,7 @@ def check(
     run = run_explain(
         settings, conninfo or target(settings, database), only=query, parallel=parallel
     )
-    return _finish(settings, run, check_run(run, baseline))
+    return _finish(settings, run, check_run(run, baseline, settings.profile))
 
 
 def record_baseline(

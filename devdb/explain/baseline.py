@@ -72,8 +72,11 @@ def entry(result: QueryResult, relation_rows: dict[str, float]) -> dict[str, Any
     }
 
 
-def make_baseline(run: ExplainRun, previous: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A baseline document for a run; with ``--query`` the other queries' entries are kept."""
+def make_baseline(
+    run: ExplainRun, previous: dict[str, Any] | None = None, profile: str | None = None
+) -> dict[str, Any]:
+    """A baseline document for a run (``profile``: the seed profile the data came from); with
+    ``--query`` the other queries' entries are kept."""
     if run.failed:
         first = run.failed[0]
         raise ExplainError(
@@ -84,6 +87,7 @@ def make_baseline(run: ExplainRun, previous: dict[str, Any] | None = None) -> di
     queries.update({r.name: entry(r, run.relation_rows) for r in run.results})
     return {
         "format": FORMAT_VERSION,
+        "seed_profile": profile,
         "server_version": run.environment.get("server_version", ""),
         "environment": {k: v for k, v in run.environment.items() if k not in {"server_version"}},
         "queries": dict(sorted(queries.items())),
@@ -93,7 +97,7 @@ def make_baseline(run: ExplainRun, previous: dict[str, Any] | None = None) -> di
 def write_baseline(settings: Settings, run: ExplainRun, *, merge: bool) -> Path:
     path = baseline_path(settings)
     previous = read_baseline(path) if merge and path.is_file() else None
-    doc = make_baseline(run, previous)
+    doc = make_baseline(run, previous, settings.profile)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(doc, indent=2) + "\n")
@@ -147,6 +151,7 @@ class CheckReport:
     checks: list[QueryCheck]
     baseline_version: str
     server_version: str
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -161,11 +166,12 @@ class CheckReport:
             "ok": self.ok,
             "baseline_server_version": self.baseline_version,
             "server_version": self.server_version,
+            "notes": self.notes,
             "queries": [c.to_dict() for c in self.checks],
         }
 
 
-def check_run(run: ExplainRun, baseline: dict[str, Any]) -> CheckReport:
+def check_run(run: ExplainRun, baseline: dict[str, Any], profile: str | None = None) -> CheckReport:
     """Compare a run with the baseline; every query gets a ``QueryCheck``."""
     known: dict[str, Any] = baseline.get("queries", {})
     checks = [_check_one(r, known.get(r.name), run.relation_rows) for r in run.results]
@@ -173,11 +179,16 @@ def check_run(run: ExplainRun, baseline: dict[str, Any]) -> CheckReport:
         checks, str(baseline.get("server_version", "")), run.environment.get("server_version", "")
     )
     if _major(report.baseline_version) != _major(report.server_version):
-        for c in checks:
-            c.notes.append(
-                f"baseline recorded on PostgreSQL {report.baseline_version}, "
-                f"this is {report.server_version}: plans may differ for that reason alone"
-            )
+        report.notes.append(
+            f"baseline recorded on PostgreSQL {report.baseline_version}, "
+            f"this is {report.server_version}: plans may differ for that reason alone"
+        )
+    recorded = baseline.get("seed_profile")
+    if recorded and profile and recorded != profile:
+        report.notes.append(
+            f"baseline recorded on data of seed profile {recorded!r}, this run's settings say "
+            f"{profile!r}: seed with DEVDB_PROFILE={recorded} before checking"
+        )
     return report
 
 

@@ -87,6 +87,7 @@ def _query_details(q: dict[str, Any], top: int) -> list[str]:
 def _check_section(check: CheckReport) -> list[str]:
     verdict = "✅ plans match the baseline" if check.ok else "❌ plan regressions"
     lines = [f"### Gate: {verdict}", ""]
+    lines += [f"- note: {_cell(note)}" for note in check.notes]
     for c in check.checks:
         for p in c.problems:
             lines.append(f"- ❌ `{c.name}`: {_cell(p)}")
@@ -94,6 +95,6 @@ def _check_section(check: CheckReport) -> list[str]:
             lines.append(f"- `{c.name}`: {_cell(note)}")
         if c.shape_diff:
             lines += ["", "```diff", *c.shape_diff, "```", ""]
-    if check.ok and not any(c.notes for c in check.checks):
+    if check.ok and not check.notes and not any(c.notes for c in check.checks):
         lines.append(f"All {len(check.checks)} queries keep their plan shape and buffer budget.")
     return [*lines, ""]

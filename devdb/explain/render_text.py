@@ -82,6 +82,7 @@ def summary_text(doc: dict[str, Any], check: CheckReport | None = None, *, top: 
 
 def _check_lines(check: CheckReport) -> list[str]:
     lines = ["gate: ok, plans match the baseline" if check.ok else "gate: FAILED"]
+    lines += [f"  note: {note}" for note in check.notes]
     for c in check.checks:
         lines += [f"  FAIL {c.name}: {p}" for p in c.problems]
         lines += [f"       {line}" for line in c.shape_diff]

@@ -149,7 +149,16 @@ def test_other_major_version_is_noted() -> None:
     base = make_baseline(run_of(result("q", load("pg15_simple_index")), version="15.18"))
     report = check_run(run_of(result("q", load("pg18_simple_index"))), base)
     assert report.ok
-    assert "PostgreSQL 15.18" in report.checks[0].notes[0]
+    assert "PostgreSQL 15.18" in report.notes[0]
+
+
+def test_other_seed_profile_is_noted() -> None:
+    run = run_of(result("q", load("pg18_simple_index")))
+    base = make_baseline(run, profile="demo")
+    assert base["seed_profile"] == "demo"
+    assert check_run(run, base, "demo").notes == []
+    notes = check_run(run, base, "dev").notes
+    assert len(notes) == 1 and "DEVDB_PROFILE=demo" in notes[0]
 
 
 def test_baseline_refuses_failed_runs_and_bad_files(tmp_path: Path) -> None:
