@@ -22,19 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-BUFFER_KEYS = (
-    "Shared Hit Blocks",
-    "Shared Read Blocks",
-    "Shared Dirtied Blocks",
-    "Shared Written Blocks",
-    "Local Hit Blocks",
-    "Local Read Blocks",
-    "Local Dirtied Blocks",
-    "Local Written Blocks",
-    "Temp Read Blocks",
-    "Temp Written Blocks",
-)
-_SHORT = {k: k.replace(" Blocks", "").lower().replace(" ", "_") for k in BUFFER_KEYS}
+from devdb.explain.arithmetic import buffers_of, compute
 
 
 @dataclass
@@ -250,14 +238,14 @@ def parse_plan(document: Any) -> Plan:
         raise ValueError("not EXPLAIN (FORMAT JSON) output: no 'Plan' key")
     counter = iter(range(1, 1_000_000))
     root = _build(top["Plan"], None, 0, 1, counter)
-    _compute(root)
+    compute(root)
     planning = top.get("Planning", {})
     return Plan(
         root=root,
         planning_time=float(top.get("Planning Time", 0.0)),
         execution_time=float(top.get("Execution Time", 0.0)),
         settings={str(k): str(v) for k, v in (top.get("Settings") or {}).items()},
-        planning_buffers=_buffers(planning) if isinstance(planning, dict) else _buffers({}),
+        planning_buffers=buffers_of(planning) if isinstance(planning, dict) else buffers_of({}),
         triggers=list(top.get("Triggers", [])),
     )
 
@@ -276,78 +264,3 @@ def _build(
         _build(c, node, depth + 1, child_workers, counter) for c in raw.get("Plans", [])
     ]
     return node
-
-
-def _buffers(raw: dict[str, Any]) -> dict[str, int]:
-    return {_SHORT[k]: int(raw.get(k, 0) or 0) for k in BUFFER_KEYS}
-
-
-def _compute(root: Node) -> None:
-    nodes = list(root.walk())
-    for node in nodes:
-        node.total_time = float(node.raw.get("Actual Total Time", 0.0)) * node.loops / node.workers
-        node.buffers = _buffers(node.raw)
-    for node in nodes:
-        kids = [c for c in node.children if c.relationship != "InitPlan"]
-        node.exclusive_time = node.total_time - sum(c.total_time for c in kids)
-        node.exclusive_buffers = {
-            k: v - sum(c.buffers[k] for c in kids) for k, v in node.buffers.items()
-        }
-    for init in (n for n in nodes if n.relationship == "InitPlan"):
-        if init.subplan_name.startswith("CTE "):
-            name = init.subplan_name[4:]
-            _charge(init, [n for n in nodes if n.raw.get("CTE Name") == name])
-        else:
-            _charge(init, [_evaluator(init)])
-    for node in nodes:
-        node.exclusive_time = max(node.exclusive_time, 0.0)
-        node.exclusive_buffers = {k: max(v, 0) for k, v in node.exclusive_buffers.items()}
-
-
-def _param_refs(init: Node) -> list[re.Pattern[str]]:
-    """How expressions name an InitPlan's output: ``$0`` up to PostgreSQL 16 (listed in
-    ``returns $0,$1``), ``(InitPlan 1).col1`` from 17 on."""
-    raw_name = str(init.raw.get("Subplan Name", ""))
-    returns = re.search(r"\(returns ([^)]*)\)", raw_name)
-    if returns:
-        params = [p.strip() for p in returns.group(1).split(",") if p.strip()]
-        return [re.compile(re.escape(p) + r"(?!\d)") for p in params]
-    return [re.compile(re.escape(f"({init.subplan_name})"))]
-
-
-def _mentions(node: Node, refs: list[re.Pattern[str]]) -> bool:
-    for key, value in node.raw.items():
-        if key == "Plans":
-            continue
-        text = value if isinstance(value, str) else str(value) if isinstance(value, list) else ""
-        if text and any(r.search(text) for r in refs):
-            return True
-    return False
-
-
-def _evaluator(init: Node) -> Node:
-    """The node whose expression first needs an InitPlan's value: it runs the InitPlan, so its
-    time includes it. The deepest node naming the parameter; else the node it hangs under."""
-    parent = init.parent
-    assert parent is not None
-    inside = {id(n) for n in init.walk()}
-    refs = _param_refs(init)
-    users = [n for n in parent.walk() if id(n) not in inside and _mentions(n, refs)]
-    if not users:
-        return parent
-    return max(users, key=lambda n: n.depth)
-
-
-def _charge(init: Node, consumers: list[Node]) -> None:
-    """Take an InitPlan's (or CTE's) own cost out of the nodes that made it run, first one
-    first, never below zero."""
-    time_left = init.total_time
-    buffers_left = dict(init.buffers)
-    for node in consumers:
-        take = min(time_left, max(node.exclusive_time, 0.0))
-        node.exclusive_time -= take
-        time_left -= take
-        for key, left in buffers_left.items():
-            got = min(left, max(node.exclusive_buffers[key], 0))
-            node.exclusive_buffers[key] -= got
-            buffers_left[key] = left - got
