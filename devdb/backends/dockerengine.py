@@ -56,10 +56,13 @@ def connect_engine(timeout: float = 5) -> DockerClient:
 def compose_command() -> tuple[str, ...]:
     """``docker compose`` when the v2 plugin answers, else ``docker-compose`` (v1)."""
     if shutil.which("docker"):
-        probe = subprocess.run(
-            ["docker", "compose", "version"], capture_output=True, check=False, timeout=20
-        )
-        if probe.returncode == 0:
+        try:
+            probe = subprocess.run(
+                ["docker", "compose", "version"], capture_output=True, check=False, timeout=20
+            )
+        except (OSError, subprocess.SubprocessError):
+            probe = None
+        if probe is not None and probe.returncode == 0:
             return ("docker", "compose")
     if shutil.which("docker-compose"):
         return ("docker-compose",)
