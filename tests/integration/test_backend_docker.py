@@ -94,6 +94,8 @@ def fsync(settings: Settings) -> str:
 
 def test_loopback_port_and_settings_changes_recreate_the_container(project: Settings) -> None:
     assert fsync(project) == "off"
+    with connect(server.up(project).conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE kept (v int)")
     backend = DockerBackend(project)
     container = backend.container()
     assert container is not None
@@ -111,6 +113,8 @@ def test_loopback_port_and_settings_changes_recreate_the_container(project: Sett
     assert fsync(durable) == "on"  # compose recreated it with the new command
     recreated = DockerBackend(durable).container()
     assert recreated is not None and recreated.id != container.id
+    with connect(server.up(durable).conninfo) as conn:  # same volume: the data is still there
+        assert conn.execute("SELECT to_regclass('kept')::text").fetchone() == ("kept",)
 
 
 def test_two_projects_do_not_collide(tmp_path: Path, docker_ready: str) -> None:
