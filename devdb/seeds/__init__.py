@@ -13,21 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from devdb.conninfo import ConnInfo
-    from devdb.seeds.api import (
-        Counts,
-        Row,
+    from devdb.seeds.api import Counts, Row, Table, counts, row_id, table
+    from devdb.seeds.columns import (
         Spec,
-        Table,
         between,
         choice,
         const,
-        counts,
         derive,
         fake,
         integer,
         ref,
-        row_id,
-        table,
     )
     from devdb.seeds.hashing import hash_at, salt, unit
     from devdb.seeds.progress import Progress
@@ -59,24 +54,11 @@ __all__ = [
 
 
 # The definition API, imported on first use: deciding that nothing changed needs none of it.
-_API = (
-    "Counts",
-    "Row",
-    "Spec",
-    "Table",
-    "between",
-    "choice",
-    "const",
-    "counts",
-    "derive",
-    "fake",
-    "integer",
-    "ref",
-    "row_id",
-    "table",
-)
+_API = ("Counts", "Row", "Table", "counts", "row_id", "table")
+_COLUMNS = ("Spec", "between", "choice", "const", "derive", "fake", "integer", "ref")
 _LAZY = {
     **dict.fromkeys(_API, "devdb.seeds.api"),
+    **dict.fromkeys(_COLUMNS, "devdb.seeds.columns"),
     **dict.fromkeys(("hash_at", "salt", "unit"), "devdb.seeds.hashing"),
 }
 

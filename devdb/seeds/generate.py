@@ -217,7 +217,7 @@ class Generator:
 
 def prepare_pools(tables: Sequence[Table]) -> None:
     """Make every Faker pool these tables use, before worker processes fork (they inherit them)."""
-    from devdb.seeds.api import Fake
+    from devdb.seeds.columns import Fake
     from devdb.seeds.pools import get_pool
 
     for t in tables:

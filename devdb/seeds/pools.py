@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from devdb.errors import SeedError
 
 if TYPE_CHECKING:
-    from devdb.seeds.api import Fake
+    from devdb.seeds.columns import Fake
 
 _POOLS: dict[tuple[Any, ...], list[Any]] = {}
 _FAKERS: dict[str, Any] = {}

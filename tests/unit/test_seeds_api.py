@@ -11,7 +11,8 @@ import pytest
 
 from devdb.errors import SeedError
 from devdb.seeds import api, hashing
-from devdb.seeds.api import between, choice, counts, derive, fake, integer, ref, table
+from devdb.seeds.api import counts, table
+from devdb.seeds.columns import between, choice, derive, fake, integer, ref
 from devdb.seeds.generate import RowFailed, format_column, make_chunk
 
 
