@@ -25,14 +25,19 @@ class Progress:
 
 
 class Bars(Progress):
-    """One transient bar per table. No refresh thread (the generator may fork workers)."""
+    """One transient bar per table. No refresh thread (the generator may fork workers); rich is
+    imported on the first bar, so a run that loads nothing never pays for it."""
 
     def __init__(self) -> None:
+        self._bars: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def _open(self) -> Any:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
         from rich.progress import Progress as RichProgress
 
-        self._bars = RichProgress(
+        bars = RichProgress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
@@ -41,10 +46,12 @@ class Bars(Progress):
             auto_refresh=False,
             transient=True,
         )
-        self._tasks: dict[str, Any] = {}
-        self._bars.start()
+        bars.start()
+        return bars
 
     def start(self, name: str, total: int) -> None:
+        if self._bars is None:
+            self._bars = self._open()
         self._tasks[name] = self._bars.add_task(name, total=total)
         self._bars.refresh()
 
@@ -57,7 +64,9 @@ class Bars(Progress):
             self._bars.remove_task(task)
 
     def close(self) -> None:
-        self._bars.stop()
+        if self._bars is not None:
+            self._bars.stop()
+            self._bars = None
 
 
 def for_terminal() -> Progress:
