@@ -1,4 +1,4 @@
-"""Markdown for a CI job summary: one table of queries, then findings and slowest nodes."""
+"""Markdown for a CI job summary: the gate, a table of queries, the slowest nodes, findings."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(doc: dict[str, Any], check: CheckReport | None = None, *, top: int = 3) -> str:
+def markdown(doc: dict[str, Any], check: CheckReport | None = None, *, top: int = 5) -> str:
     """The report for a run (``report.run_to_dict``), with the gate's verdict when given."""
     env = doc["environment"]
     lines = [
@@ -42,8 +42,9 @@ def markdown(doc: dict[str, Any], check: CheckReport | None = None, *, top: int 
         )
     lines.append("")
     lines.append("Timings are reported, never gated on: they vary between machines.")
+    lines += _slowest(doc, top)
     for q in doc["queries"]:
-        lines += _query_details(q, top)
+        lines += _query_findings(q)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -58,29 +59,36 @@ def _finding_counts(findings: list[dict[str, Any]]) -> str:
     return ", ".join(out)
 
 
-def _query_details(q: dict[str, Any], top: int) -> list[str]:
-    if q.get("error") or not (q["findings"] or q["nodes"]):
-        return []
-    lines = ["", f"### `{q['name']}`"]
-    if q["description"]:
-        lines += ["", _cell(q["description"])]
-    if q["findings"]:
-        lines.append("")
-        for f in q["findings"]:
-            where = f"node #{f['node_id']} {f['node']}" if f["node_id"] else f["node"]
-            lines.append(f"- {ICONS[f['severity']]} **{f['rule']}** ({where}): {f['message']}")
-    slow = sorted(
-        (n for n in q["nodes"] if n["executed"]),
-        key=lambda n: n["exclusive_time_ms"],
-        reverse=True,
-    )[:top]
-    lines += ["", "| slowest nodes | exclusive ms | rows (actual / planned) | loops |"]
-    lines.append("|---|---:|---:|---:|")
-    for n in slow:
+def _slowest(doc: dict[str, Any], top: int) -> list[str]:
+    nodes = [
+        (q["name"], n)
+        for q in doc["queries"]
+        if not q.get("error")
+        for n in q["nodes"]
+        if n["executed"]
+    ]
+    nodes.sort(key=lambda item: item[1]["exclusive_time_ms"], reverse=True)
+    lines = ["", f"#### Slowest nodes (exclusive time, top {top})", ""]
+    lines += ["| query | node | exclusive ms | rows (actual / planned) | loops |"]
+    lines.append("|---|---|---:|---:|---:|")
+    for name, n in nodes[:top]:
         lines.append(
-            f"| #{n['id']} {_cell(n['label'])} | {n['exclusive_time_ms']:.3f} | "
+            f"| `{name}` | #{n['id']} {_cell(n['label'])} | {n['exclusive_time_ms']:.3f} | "
             f"{n['actual_rows']:,.0f} / {n['plan_rows']:,.0f} | {n['loops']:,.0f} |"
         )
+    return lines
+
+
+def _query_findings(q: dict[str, Any]) -> list[str]:
+    if q.get("error") or not q["findings"]:
+        return []
+    lines = ["", f"#### `{q['name']}`"]
+    if q["description"]:
+        lines += ["", _cell(q["description"])]
+    lines.append("")
+    for f in q["findings"]:
+        where = f"node #{f['node_id']} {f['node']}" if f["node_id"] else f["node"]
+        lines.append(f"- {ICONS[f['severity']]} **{f['rule']}** ({where}): {f['message']}")
     return lines
 
 

@@ -59,7 +59,8 @@ def test_markdown_summary() -> None:
     assert text.startswith("## EXPLAIN ANALYZE report")
     assert "| `pg18_hash_spill` |" in text and "| `pg18_simple_index` |" in text
     assert "| `broken` | failed: syntax \\| error |" in text  # pipes escaped in cells
-    assert "**spill**" in text and "slowest nodes" in text
+    assert "**spill**" in text and "#### Slowest nodes" in text
+    assert "#### `pg18_simple_index`" not in text  # no findings: no section of its own
     assert "never gated" in text
 
 
