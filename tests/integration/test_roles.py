@@ -260,3 +260,29 @@ def test_two_projects_on_one_server_keep_their_roles_apart(
             conn.execute(f'DROP OWNED BY "{name}"')
             conn.execute(f'REVOKE ALL ON DATABASE "{owner.dbname}" FROM "{name}"')
             conn.execute(f'DROP ROLE "{name}"')
+
+
+def test_an_owner_without_createrole_gets_a_hint_and_up_carries_on(
+    project_on_server: Settings, owner: ConnInfo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dataclasses import replace
+
+    from devdb.errors import DatabaseError
+
+    weak = f"{owner.dbname}_weak"
+    with connect(owner, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE \"{weak}\" LOGIN PASSWORD 'weak-pass-1'")
+        conn.execute(f'ALTER DATABASE "{owner.dbname}" OWNER TO "{weak}"')
+    as_weak = replace(owner, user=weak, password="weak-pass-1")
+    try:
+        with pytest.raises(DatabaseError) as exc:
+            roles.ensure_app_role(project_on_server, as_weak)
+        assert exc.value.sqlstate == "42501"
+        assert "CREATEROLE" in exc.value.hint
+        assert roles.refresh_app_role(project_on_server, as_weak) is None
+        assert "could not set up the app role" in capsys.readouterr().err
+    finally:
+        with connect(owner, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{owner.dbname}" OWNER TO "{owner.user}"')
+            conn.execute(f'DROP OWNED BY "{weak}"')
+            conn.execute(f'DROP ROLE "{weak}"')
