@@ -69,7 +69,12 @@ VARIABLES: tuple[Var, ...] = (
     Var("DEVDB_DURABLE", "durable", "1 keeps fsync on (off by default: a dev database).", "0"),
     Var("DEVDB_PROFILE", "profile", "Seed profile: dev, test, demo or your own.", "dev"),
     Var("DEVDB_SCALE", "scale", "Seed scale factor.", "1"),
-    Var("DEVDB_APP_ROLE", "app_role", "Least-privilege application role.", "app"),
+    Var(
+        "DEVDB_APP_ROLE",
+        "app_role",
+        "Least-privilege application role; its real name is `<database>_<this>`.",
+        "app",
+    ),
     Var(
         "DEVDB_ALLOWED_HOSTS",
         "allowed_hosts",
