@@ -9,7 +9,8 @@ Fixtures for a team's own test suite:
   per worker, reused test after test.
 - ``fresh_db``: a connection to a brand-new database cloned from the same template (a file copy,
   milliseconds), dropped after the test: for tests that need real commits, DDL, or several
-  connections. ``fresh_database`` gives its ``ConnInfo`` (``.url(show_password=True)``).
+  connections. A worker thread clones the next one while the test runs and drops used ones.
+  ``fresh_database`` gives its ``ConnInfo`` (``.url(show_password=True)``).
 - ``devdb_session``: the session behind them; it starts the project's server (``db.up``) when
   nothing answers, and builds the template once (under an advisory lock, so xdist workers build it
   once between them). Each xdist worker gets its own databases.
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
     from devdb.conninfo import ConnInfo
     from devdb.settings import Settings
+    from devdb.testpool import Pool
 
 PREFIX = "devdb_test_"
 SAVEPOINT = "devdb_test"
@@ -68,6 +70,7 @@ class DevdbSession:
     keep_failed: bool
     _counter: Iterator[int] = field(default_factory=itertools.count)
     _shared: psycopg.Connection[Any] | None = None
+    _pool: Pool | None = None
 
     def new_name(self) -> str:
         return f"{PREFIX}{self.worker}_{os.getpid()}_{next(self._counter)}"
@@ -83,6 +86,14 @@ class DevdbSession:
 
         drop_database(self.admin, name)
 
+    def pool(self) -> Pool:
+        """``fresh_db``'s databases, cloned ahead of time and dropped in the background."""
+        if self._pool is None:
+            from devdb.testpool import Pool
+
+            self._pool = Pool(self.conninfo, self.template, self.new_name)
+        return self._pool
+
     def keep(self, name: str, nodeid: str) -> None:
         from devdb.snapshots import now_iso, set_meta
 
@@ -96,6 +107,8 @@ class DevdbSession:
         return self._shared
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
         if self._shared is not None:
             name = self._shared.info.dbname
             _really_close(self._shared)
@@ -148,14 +161,14 @@ def fresh_database(
     devdb_session: DevdbSession, request: pytest.FixtureRequest
 ) -> Iterator[ConnInfo]:
     """A brand-new database cloned from the test template, dropped after the test."""
-    name = devdb_session.new_name()
-    info = devdb_session.clone(name)
+    info = devdb_session.pool().take()
+    name = info.dbname
     request.node.stash[_FRESH] = name
     yield info
     if devdb_session.keep_failed and request.node.stash.get(_FAILED, False):
         devdb_session.keep(name, request.node.nodeid)
         return
-    devdb_session.drop(name)
+    devdb_session.pool().drop(name)
 
 
 @pytest.fixture
