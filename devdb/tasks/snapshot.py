@@ -95,6 +95,8 @@ def restore(
 
     if not undo and not name:
         raise SnapshotError("give a snapshot NAME or --undo", "`invoke db.snapshot.list`.")
+    if name:
+        snapshots.snapshot_database(name)  # a bad name fails before any question
     settings, conninfo = _target(force, "restore a snapshot")
     undo_file = pgdump.newer_undo_file(settings, conninfo) if undo else None
     what = "the undo snapshot" if undo else f"snapshot {name!r}"
