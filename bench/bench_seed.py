@@ -186,7 +186,8 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="devdb-bench-seed-"))
     settings = make_settings(tmp / "server")
-    print(f"starting a native server ({datetime.now(UTC):%H:%M:%S} UTC) ...")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{datetime.now(UTC):%H:%M:%S} UTC, {os.cpu_count()} cores, load average {load}")
     up = server.up(settings)
     try:
         fast = bench_fast(up.conninfo, tmp, args.rows)
@@ -194,6 +195,8 @@ def main() -> None:
         print(f"speed-up: {fast / naive:.1f}x (target >= 25x; target >= 100,000 rows/s)")
         if not args.skip_demo:
             bench_demo(up.conninfo, tmp)
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"load average at the end: {load} (other processes share these cores)")
     finally:
         NativeBackend(settings).remove()
         shutil.rmtree(tmp, ignore_errors=True)
