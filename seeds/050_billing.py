@@ -7,9 +7,9 @@ lines with ``line(n, p)``, so the totals agree without reading the database.
 
 from datetime import timedelta
 
-from _common import DAY, INVOICES, NOW, ORGANIZATIONS, START, later
+from _common import DAY, INVOICES, NOW, ORGANIZATIONS, later
 
-from devdb.seeds import between, choice, counts, derive, hash_at, ref, salt, table
+from devdb.seeds import choice, counts, derive, hash_at, salt, table
 
 INVOICE_COUNTS = counts(test=4, dev=1_000, demo=20_000)
 SLOTS = 5
@@ -44,6 +44,11 @@ def total(invoice: int) -> int:
     return sum(q * p for _, q, p in (line(invoice, k) for k in range(line_count(invoice))))
 
 
+def _issued(r):
+    """After the organization was created, before today."""
+    return later(r.lookup(ORGANIZATIONS, "created_at", r["_org"]), r.unit(), NOW - DAY)
+
+
 def _status(r):
     if r["due_at"] > NOW:
         return r.pick(("open", "open", "open", "draft"))
@@ -54,9 +59,10 @@ invoices = table(
     INVOICES,
     rows=INVOICE_COUNTS,
     columns={
-        "organization_id": ref(ORGANIZATIONS),
+        "_org": derive(lambda r: r.hash() % r.count(ORGANIZATIONS)),
+        "organization_id": derive(lambda r: r.ref(ORGANIZATIONS, r["_org"])),
         "number": derive(lambda r: f"INV-{r.i + 1:06d}"),
-        "issued_at": between(START, NOW - DAY),
+        "issued_at": derive(_issued),
         "due_at": derive(lambda r: r["issued_at"] + timedelta(days=30)),
         "status": derive(_status),
         "currency": choice({"USD": 80, "EUR": 15, "GBP": 5}),
