@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from devdb.errors import MigrationFailed
 from devdb.migrations.parse import Migration, Section, Statement
+from devdb.migrations.tracking import START_SQL
 
 if TYPE_CHECKING:
     import psycopg
@@ -49,7 +50,7 @@ def _run_transaction(conn: Conn, m: Migration, section: Section, bookkeeping: st
 
     body = "\n".join(terminated(s) for s in section.statements)
     try:
-        conn.execute(f"BEGIN;\n{body}\n{bookkeeping}\nCOMMIT;")
+        conn.execute(f"BEGIN;\n{START_SQL}\n{body}\n{bookkeeping}\nCOMMIT;")
     except psycopg.Error as exc:
         _rollback(conn)
         failed = _replay(conn, section)
@@ -65,7 +66,9 @@ def run_batch(conn: Conn, items: list[tuple[Migration, str]]) -> int:
     import psycopg
 
     script = "\n".join(
-        "BEGIN;\n" + "\n".join(terminated(s) for s in m.up.statements) + f"\n{book}\nCOMMIT;"
+        f"BEGIN;\n{START_SQL}\n"
+        + "\n".join(terminated(s) for s in m.up.statements)
+        + f"\n{book}\nCOMMIT;"
         for m, book in items
     )
     try:
@@ -110,6 +113,7 @@ def _replay(conn: Conn, section: Section) -> tuple[Statement, Exception] | None:
 def _run_autocommit(conn: Conn, m: Migration, section: Section) -> None:
     import psycopg
 
+    conn.execute(START_SQL)
     for index, stmt in enumerate(section.statements):
         concurrent = bool(CONCURRENT_INDEX.match(stmt.sql))
         invalid_before = _invalid_indexes(conn) if concurrent else set()

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 TABLE = "devdb.schema_migrations"
 # Two int4 keys for pg_advisory_lock: "devd" and "migr". Advisory locks are per database.
 LOCK_KEYS = (0x64657664, 0x6D696772)
+# When the current migration started, in a session setting the tracking row reads back.
+STARTED = "devdb.migration_started"
+START_SQL = f"SELECT set_config('{STARTED}', clock_timestamp()::text, false);"
 
 CREATE = f"""
 CREATE SCHEMA IF NOT EXISTS devdb;
@@ -65,12 +68,13 @@ def who() -> str:
 
 
 def record_sql(version: str, name: str, sha: str) -> str:
-    """The INSERT of a tracking row; its duration is measured from the transaction's start."""
+    """The INSERT of a tracking row; its duration runs from ``START_SQL`` (sent just before the
+    migration's statements: ``now()`` would be the start of a whole batch)."""
     return (
-        f"INSERT INTO {TABLE} (version, name, checksum, duration_ms, applied_by) VALUES ("
-        f"{quote(version)}, {quote(name)}, {quote(sha)}, "
-        "extract(epoch FROM clock_timestamp() - now()) * 1000, "
-        f"{quote(who())} || ' as ' || current_user);"
+        f"INSERT INTO {TABLE} (version, name, checksum, applied_at, duration_ms, applied_by) "
+        f"VALUES ({quote(version)}, {quote(name)}, {quote(sha)}, clock_timestamp(), "
+        f"extract(epoch FROM clock_timestamp() - current_setting('{STARTED}')::timestamptz) "
+        f"* 1000, {quote(who())} || ' as ' || current_user);"
     )
 
 
