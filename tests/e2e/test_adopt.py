@@ -200,6 +200,7 @@ def test_a_new_team_adopts_devdb(shell: Shell, tmp_path: Path) -> None:
             with pytest.raises(errors.InsufficientPrivilege):
                 conn.execute(ddl)
 
+    assert count(owner, "catalog.products") == 6
     shell("invoke db.reset --yes")  # back to migrated + seeded: the app's rows are gone
     assert count(owner, "catalog.products") == 5
     assert count(owner, "catalog.orders") == 0
