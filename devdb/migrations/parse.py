@@ -93,8 +93,9 @@ class _Builder:
 
 
 def normalize(text: str) -> str:
-    """What the checksum covers: LF line endings, no trailing spaces or trailing blank lines."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    """What the checksum covers: no byte-order mark, LF line endings, no trailing spaces or
+    trailing blank lines."""
+    lines = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     return "\n".join(line.rstrip() for line in lines).strip("\n") + "\n"
 
 

@@ -104,6 +104,7 @@ def test_crlf_files_parse_and_checksum_like_lf() -> None:
     lf = "-- +migrate Up\nSELECT 1;\n-- +migrate Down\nSELECT 2;\n"
     crlf = lf.replace("\n", "\r\n")
     assert sqls(parse(crlf)) == ["SELECT 1;"]
+    assert sqls(parse("\ufeff" + lf)) == ["SELECT 1;"]
     assert (
         checksum(lf) == checksum(crlf) == checksum(lf + "\n\n") == checksum(lf.replace(";", "; "))
     )
