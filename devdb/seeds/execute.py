@@ -117,7 +117,13 @@ class Execution:
             if self.skip_triggers:
                 checks.replica(conn, on=True)
             load.copy_rows(
-                conn, load.ident(ld.table), ld, gen=gen, step=step, progress=self.progress
+                conn,
+                load.ident(ld.table),
+                ld,
+                gen=gen,
+                step=step,
+                progress=self.progress,
+                sort_by_id=True,
             )
             ld.inserted = len(ld.generated)
             if self.skip_triggers:
