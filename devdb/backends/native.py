@@ -143,13 +143,11 @@ class NativeBackend:
         )
         if probe is not None and probe.returncode == 0:
             return found
-        copy = state_dir(self.settings) / "pgbin" / found.prefix.name
+        dest = state_dir(self.settings) / "pgbin"
+        copy = dest / found.prefix.parent.name / found.prefix.name
         if not (copy / "bin" / "postgres").is_file():
-            info(f"copying PostgreSQL binaries to {copy} so user {user.pw_name!r} can run them")
-            tmp = copy.with_name(copy.name + ".tmp")
-            shutil.rmtree(tmp, ignore_errors=True)
-            shutil.copytree(found.prefix, tmp, symlinks=True)
-            tmp.replace(copy)
+            info(f"copying PostgreSQL binaries to {dest} so user {user.pw_name!r} can run them")
+            _copy_installation(found.prefix, dest)
         for folder in (copy, *copy.parents):
             if folder == self.settings.root.parent:
                 break
@@ -271,6 +269,26 @@ class NativeBackend:
         if found is not None and not _alive(found[0]):
             info(f"removing a stale postmaster.pid (pid {found[0]} is gone; the server crashed?)")
             (self.data / "postmaster.pid").unlink(missing_ok=True)
+
+
+def _copy_installation(prefix: Path, dest: Path) -> None:
+    """Copy ``prefix`` to ``dest/<parent name>/<name>``, with the ``<parent>.libs`` folder a
+    wheel's binaries find their shared libraries in (their RPATH is ``$ORIGIN/../../../X.libs``)."""
+    pkg = prefix.parent
+    parts = [(prefix, dest / pkg.name / prefix.name)]
+    libs = pkg.parent / f"{pkg.name}.libs"
+    if libs.is_dir():
+        parts.append((libs, dest / libs.name))
+    for source, target in parts:
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(source, tmp, symlinks=True)
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.replace(target)
+    for folder in dest.rglob("*"):
+        if folder.is_dir():
+            folder.chmod(folder.stat().st_mode | 0o055)
 
 
 def _alive(pid: int) -> bool:
