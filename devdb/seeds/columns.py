@@ -6,6 +6,7 @@ Each generator returns one value per row of ``ctx.rows``, computed from the cell
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -78,7 +79,13 @@ class Choice(Spec):
 def choice(options: Sequence[Any] | Mapping[Any, int], *, null: float = 0.0) -> Choice:
     """One of ``options``; a mapping gives integer weights: ``{"free": 70, "team": 30}``."""
     if isinstance(options, Mapping):
-        expanded = tuple(v for v, w in options.items() for _ in range(int(w)))
+        weights = [int(w) for w in options.values()]
+        if any(w < 0 for w in weights) or sum(weights) > 100_000:
+            raise SeedError(
+                "choice() weights must be whole numbers >= 0 that add up to at most 100,000"
+            )
+        step = math.gcd(*weights) or 1  # {"a": 70, "b": 30} is a table of 10, not of 100
+        expanded = tuple(v for v, w in options.items() for _ in range(w // step))
     else:
         expanded = tuple(options)
     if not expanded:

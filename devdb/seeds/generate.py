@@ -210,8 +210,13 @@ class Generator:
     def _get_pool(self) -> Any:
         if self._pool is None:
             import multiprocessing
+            import warnings
 
-            self._pool = multiprocessing.get_context("fork").Pool(self.workers)
+            with warnings.catch_warnings():
+                # Python 3.12+ warns about fork() in a process with threads (pytest-xdist, say);
+                # the workers only compute and never touch locks the threads hold.
+                warnings.filterwarnings("ignore", "This process .* is multi-threaded")
+                self._pool = multiprocessing.get_context("fork").Pool(self.workers)
         return self._pool
 
 

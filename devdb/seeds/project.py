@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from devdb.seeds import api
 
 # Bump when generation changes in a way that changes seeded values.
-GENERATION_FORMAT = "1"
+GENERATION_FORMAT = "2"
 _NAME = re.compile(r"^(?:\d+[_-])?(?P<name>.+)$")
 
 
