@@ -71,17 +71,26 @@ def rebuild(settings: object, profile: str) -> float:
     return time.perf_counter() - started
 
 
-def wait_for_spares(settings: object) -> None:
-    """Wait until no background process is making a spare copy (devdb.spare)."""
-    from devdb.database import connect
+def wait_for_spares(settings: object, source: str | None = None) -> None:
+    """Wait until the background process has made the spare copy of ``source`` (default: the
+    template the database was reset from) and dropped the discarded databases."""
+    from devdb.database import connect, database_exists
     from devdb.reset import project_conninfo
-    from devdb.spare import APPLICATION
+    from devdb.snapshots import get_meta
+    from devdb.spare import APPLICATION, TRASH_PREFIX, spare_name
 
     info = project_conninfo(settings)  # type: ignore[arg-type]
-    time.sleep(0.3)  # let a just-started process connect
+    busy = (
+        "SELECT (SELECT count(*) FROM pg_stat_activity WHERE application_name = %s) "
+        "+ (SELECT count(*) FROM pg_database WHERE starts_with(datname, %s))"
+    )
     with connect(info.for_database("postgres"), autocommit=True) as conn:
-        query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
-        while (row := conn.execute(query, (APPLICATION,)).fetchone()) and row[0]:
+        source = source or str(get_meta(conn, info.dbname).get("template"))
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            row = conn.execute(busy, (APPLICATION, TRASH_PREFIX)).fetchone()
+            if database_exists(conn, spare_name(source)) and row and row[0] == 0:
+                return
             time.sleep(0.1)
 
 
@@ -168,16 +177,16 @@ def main() -> None:
         restore_cmd = invoke("db.snapshot.restore", "bench", "--yes")
         restores = []
         for _ in range(opts.runs):
-            wait_for_spares(settings)
+            wait_for_spares(settings, "devdb_snap_bench")
             restores.append(wall(restore_cmd, root, env))
-        wait_for_spares(settings)
+        wait_for_spares(settings, "devdb_snap_bench")
         drop_spares(settings)
         copying = wall(restore_cmd, root, env)
         print(
             f"db.snapshot.restore: median {statistics.median(restores):.3f} s, "
             f"max {max(restores):.3f} s (target <= 0.5 s); without a spare: {copying:.3f} s"
         )
-        wait_for_spares(settings)
+        wait_for_spares(settings, "devdb_snap_bench")
 
         extra, total = fixture_cost(root, env, opts.tests)
         print(

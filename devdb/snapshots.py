@@ -210,8 +210,15 @@ def replace_database(
     if database_exists(conn, target):
         gone = disconnect(conn, target)
         previous = get_meta(conn, target)
-        drop(conn, UNDO_DB)
-        rename(conn, target, UNDO_DB)
+        try:
+            if use_spare:
+                spare.discard(conn, UNDO_DB)  # dropped by the background process
+            else:
+                drop(conn, UNDO_DB)
+            rename(conn, target, UNDO_DB)
+        except Exception:
+            alter(conn, target, "WITH ALLOW_CONNECTIONS true")  # left as it was
+            raise
         set_meta(conn, UNDO_DB, _undo_meta(target, previous))
     try:
         used = use_spare and spare.take(conn, source, target)
@@ -347,8 +354,12 @@ def restore_undo(conninfo: ConnInfo) -> tuple[dict[str, Any], list[str]]:
         exists = database_exists(conn, target)
         if exists:
             gone = disconnect(conn, target)
-            drop(conn, _SWAP_DB)
-            rename(conn, target, _SWAP_DB)
+            try:
+                drop(conn, _SWAP_DB)
+                rename(conn, target, _SWAP_DB)
+            except Exception:
+                alter(conn, target, "WITH ALLOW_CONNECTIONS true")  # left as it was
+                raise
         rename(conn, UNDO_DB, target)
         alter(conn, target, "WITH ALLOW_CONNECTIONS true")
         set_meta(conn, target, {"kind": "undone", **_keep(meta)})

@@ -8,6 +8,8 @@ again under the same name (a new database, a new OID) never hands out stale cont
 closed to connections, so they cannot change under a spare. The cost is disk: one more copy of
 each source used for a reset or restore; spares of sources that no longer exist are pruned.
 
+The old undo snapshot a reset or restore replaces is renamed to ``devdb_trash_<hex>`` and dropped
+by the same background process, so a reset never waits for a big database's files to be deleted.
 The background process gets the connection info on its stdin (never in argv or the environment).
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import subprocess
 import sys
 import threading
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     Conn = psycopg.Connection[Any]
 
 SPARE_PREFIX = "devdb_spare_"
+TRASH_PREFIX = "devdb_trash_"
 APPLICATION = "devdb-spare"
 
 
@@ -64,6 +68,21 @@ def take(conn: Conn, source: str, target: str) -> bool:
     rename(conn, spare, target)
     alter(conn, target, "WITH ALLOW_CONNECTIONS true")
     return True
+
+
+def discard(conn: Conn, name: str) -> None:
+    """Rename ``name`` out of the way; the background process drops it (off the clock)."""
+    if database_exists(conn, name):
+        rename(conn, name, TRASH_PREFIX + secrets.token_hex(6))
+
+
+def drop_trash(conn: Conn) -> list[str]:
+    rows = conn.execute(
+        "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (TRASH_PREFIX,)
+    ).fetchall()
+    for (name,) in rows:
+        drop(conn, str(name))
+    return [str(r[0]) for r in rows]
 
 
 def refill_in_background(conninfo: ConnInfo, source: str) -> None:
@@ -112,7 +131,7 @@ def make(conn: Conn, source: str, owner: str) -> bool:
 
 
 def prune(conn: Conn) -> list[str]:
-    """Drop spares whose source is gone or was replaced."""
+    """Drop spares whose source is gone or was replaced (and discarded databases)."""
     rows = conn.execute(
         "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (SPARE_PREFIX,)
     ).fetchall()
@@ -123,7 +142,7 @@ def prune(conn: Conn) -> list[str]:
         if not source or _oid(conn, str(source)) != meta.get("source_oid"):
             drop(conn, name)
             dropped.append(str(name))
-    return dropped
+    return dropped + drop_trash(conn)
 
 
 def _main() -> None:
@@ -133,6 +152,7 @@ def _main() -> None:
     info = ConnInfo(kw["host"], int(kw["port"]), kw["user"], kw.get("password"), kw["dbname"])
     with admin_connect(info) as conn:
         conn.execute("SELECT set_config('application_name', %s, false)", (APPLICATION,))
+        drop_trash(conn)
         make(conn, data["source"], info.user)
 
 

@@ -28,7 +28,8 @@ def project(project_on_server: Settings) -> Iterator[Settings]:
     with snapshots.admin_connect(conninfo) as conn:
         rows = conn.execute(
             "SELECT datname FROM pg_database WHERE starts_with(datname, 'devdb_tpl_') "
-            "OR starts_with(datname, 'devdb_spare_') OR datname = 'devdb_undo'"
+            "OR starts_with(datname, 'devdb_spare_') OR starts_with(datname, 'devdb_trash_') "
+            "OR datname = 'devdb_undo'"
         ).fetchall()
         for (name,) in rows:
             snapshots.drop(conn, name)
