@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from devdb.errors import SeedError
@@ -73,80 +75,83 @@ class Execution:
     def _transaction(
         self, files: list[SeedFile], loads: dict[str, list[TableLoad]], gen: Generator
     ) -> None:
-        conn, step = self.conn, self.step
+        order = [(seed, ld) for seed, group in loads.items() for ld in group]
+        tables = [ld.table for _, ld in order]
+        keys = self._prepare(tables)
+        for n, (seed, ld) in enumerate(order):  # 1. empty tables load directly, others stage
+            with self._timed(seed, ld.table, "staging"):
+                ld.direct = load.is_empty(self.conn, ld.table)
+                if not ld.direct:
+                    load.stage(self.conn, ld, n, gen=gen, step=self.step, progress=self.progress)
+        for seed, ld in reversed(order):  # 2. children first: rows no longer in the output
+            if not ld.direct and ld.table.prune:
+                with self._timed(seed, ld.table, "deleting"):
+                    load.prune(self.conn, ld)
+        for seed, ld in order:  # 3. parents first: COPY or merge
+            with self._timed(seed, ld.table, "loading"):
+                self._fill(ld, gen)
+        for f in files:  # 4. .sql seeds, foreign keys still deferred, triggers still off
+            if f.kind == "sql":
+                with self._timed(f.name, None, f"sql:{f.path.name}"):
+                    self._run_sql(f)
+        self._finish(order, keys)
+
+    def _prepare(self, tables: list[Table]) -> list[tuple[str, str]]:
+        conn = self.conn
         conn.execute(LOCK)
         ledger.ensure(conn)
-        order = [(seed, ld) for seed, group in loads.items() for ld in group]
-        load.require_tables(conn, [ld.table for _, ld in order])
+        load.require_tables(conn, tables)
         self.skip_triggers = checks.can_skip_triggers(conn)
-        load.set_triggers(conn, [ld.table for _, ld in order], enabled=False)
-        keys = load.defer_foreign_keys(conn, [ld.table for _, ld in order])
-        for n, (seed, ld) in enumerate(order):
-            started = time.perf_counter()
-            step.at(seed, ld.table, "checking")
-            ld.direct = load.is_empty(conn, ld.table)
-            if not ld.direct:
-                step.at(seed, ld.table, "staging")
-                load.stage(conn, ld, n, gen=gen, step=step, progress=self.progress)
-            self._time(seed, started)
-        for seed, ld in reversed(order):
-            if not ld.direct and ld.table.prune:
-                started = time.perf_counter()
-                step.at(seed, ld.table, "deleting")
-                load.prune(conn, ld)
-                self._time(seed, started)
-        for seed, ld in order:
-            started = time.perf_counter()
-            self._fill(seed, ld, gen)
-            self._time(seed, started)
-        for f in files:  # .sql seeds: before the foreign keys are checked, triggers still off
-            if f.kind == "sql":
-                started = time.perf_counter()
-                self._run_sql(f)
-                self._time(f.name, started)
-        step.at(step.seed, None, "checking foreign keys")
+        load.set_triggers(conn, tables, enabled=False)
+        return load.defer_foreign_keys(conn, tables)
+
+    def _finish(self, order: list[tuple[str, TableLoad]], keys: list[tuple[str, str]]) -> None:
+        """Check the deferred foreign keys, then the non-transactional part (sequences) last."""
+        conn = self.conn
+        self.step.at(self.step.seed, None, "checking foreign keys")
         load.check_foreign_keys(conn, keys)
         load.set_triggers(conn, [ld.table for _, ld in order], enabled=True)
-        for _, ld in order:
-            ld.rows = load.count_rows(conn, ld.table)
+        for seed, ld in order:
+            with self._timed(seed, ld.table, "finishing"):
+                load.fix_sequences(conn, ld.table)
+                if ld.inserted or ld.updated or ld.deleted:
+                    load.analyze(conn, ld.table)
+                ld.rows = load.count_rows(conn, ld.table)
 
-    def _fill(self, seed: str, ld: TableLoad, gen: Generator) -> None:
+    def _fill(self, ld: TableLoad, gen: Generator) -> None:
         conn, step = self.conn, self.step
-        if ld.direct:
-            step.at(seed, ld.table, "copying")
-            if self.skip_triggers:
-                checks.replica(conn, on=True)
-            load.copy_rows(
-                conn,
-                load.ident(ld.table),
-                ld,
-                gen=gen,
-                step=step,
-                progress=self.progress,
-                sort_by_id=True,
-            )
-            ld.inserted = len(ld.generated)
-            if self.skip_triggers:
-                checks.replica(conn, on=False)
-                step.at(seed, ld.table, "checking foreign keys")
-                rel = load.ident_text(ld.table)
-                checks.check_foreign_keys(conn, ld.table, rel, self.profile, self.scale)
-        else:
-            step.at(seed, ld.table, "merging")
+        if not ld.direct:
             load.merge(conn, ld)
-        step.at(seed, ld.table, "finishing")
-        load.fix_sequences(conn, ld.table)
-        if ld.inserted or ld.updated or ld.deleted:
-            load.analyze(conn, ld.table)
+            return
+        if self.skip_triggers:
+            checks.replica(conn, on=True)
+        load.copy_rows(
+            conn,
+            load.ident(ld.table),
+            ld,
+            gen=gen,
+            step=step,
+            progress=self.progress,
+            sort_by_id=True,
+        )
+        ld.inserted = len(ld.generated)
+        if self.skip_triggers:
+            checks.replica(conn, on=False)
+            rel = load.ident_text(ld.table)
+            checks.check_foreign_keys(conn, ld.table, rel, self.profile, self.scale)
+
+    @contextmanager
+    def _timed(self, seed: str, table: Table | None, what: str) -> Iterator[None]:
+        """Mark where the load is (for errors) and add the time to the seed's."""
+        self.step.at(seed, table, what)
+        started = time.perf_counter()
+        yield
+        self.seconds[seed] = self.seconds.get(seed, 0.0) + time.perf_counter() - started
 
     def _run_sql(self, f: SeedFile) -> None:
         text = f.path.read_text(encoding="utf-8")
-        self.step.at(f.name, None, f"sql:{f.path.name}")
         self.step.sql_text = text
         self.conn.execute(text.encode())
 
     def recount(self, tables: list[Table]) -> dict[str, int]:
         return {t.name: load.count_rows(self.conn, t) for t in tables}
-
-    def _time(self, seed: str, started: float) -> None:
-        self.seconds[seed] = self.seconds.get(seed, 0.0) + time.perf_counter() - started
