@@ -33,6 +33,10 @@ DROPPED = (
     "\\restrict",
     "\\unrestrict",
 )
+HEADER_COMMENT = (
+    "-- Written by `invoke db.schema.dump` from the migrations; do not edit by hand.\n"
+    "-- `invoke db.schema.check` fails when it differs from what the migrations produce.\n\n"
+)
 DUMP_ARGS = (
     "--schema-only",
     "--no-owner",
@@ -208,7 +212,7 @@ def schema_from_migrations(settings: Settings, conninfo: ConnInfo) -> str:
 
 def write_schema(settings: Settings, conninfo: ConnInfo) -> Path:
     """Write ``schema.sql`` (DEVDB_SCHEMA_FILE) from the migrations; returns its path."""
-    text = schema_from_migrations(settings, conninfo)
+    text = HEADER_COMMENT + schema_from_migrations(settings, conninfo)
     settings.schema_file.parent.mkdir(parents=True, exist_ok=True)
     settings.schema_file.write_text(text)
     return settings.schema_file
@@ -222,7 +226,7 @@ def schema_diff(settings: Settings, conninfo: ConnInfo) -> list[str]:
             f"{path.name} does not exist",
             "Write it with `invoke db.schema.dump` and commit it.",
         )
-    expected = schema_from_migrations(settings, conninfo)
+    expected = HEADER_COMMENT + schema_from_migrations(settings, conninfo)
     return list(
         difflib.unified_diff(
             path.read_text().splitlines(),
