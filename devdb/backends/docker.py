@@ -134,6 +134,8 @@ class DockerBackend:
             container.remove(force=True, v=True)
         for volume in client.volumes.list(filters={"label": label}):
             volume.remove(force=True)
+        for network in client.networks.list(filters={"label": label}):
+            network.remove()
 
     # -- containers ------------------------------------------------------------------------
 
