@@ -347,3 +347,13 @@ def test_a_failure_inside_a_batch_keeps_the_earlier_migrations_and_names_the_bad
     assert not exists(scratch_db, "bad") and not exists(scratch_db, "four")
     states = [r["state"] for r in status(project, scratch_db)]
     assert states == ["applied", "applied", "pending", "pending"]
+
+
+def test_the_committed_schema_sql_matches_the_demo_migrations(
+    project_on_server: Settings, scratch_db: ConnInfo
+) -> None:
+    from tests.conftest import REPO
+
+    settings = project_on_server
+    settings.schema_file.write_text((REPO / "schema.sql").read_text())
+    assert schema_diff(settings, scratch_db) == [], "run `invoke db.schema.dump` and commit it"
