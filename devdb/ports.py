@@ -27,21 +27,25 @@ def is_free(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def who_listens(port: int) -> str:
-    """A short description of the process listening on ``port``, when the OS tells us."""
-    if not shutil.which("ss"):
-        return "another process"
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        out = subprocess.run(
-            ["ss", "-Hltnp", f"sport = :{port}"],
-            capture_output=True,
-            text=True,
-            timeout=2,
-            check=False,
-        ).stdout
+    """A short description of the process listening on ``port``, when the OS tells us
+    (``ss`` on Linux, ``lsof`` elsewhere); "another process" otherwise."""
+    if shutil.which("ss"):
+        out = _output(["ss", "-Hltnp", f"sport = :{port}"])
         match = re.search(r'users:\(\("([^"]+)",pid=(\d+)', out)
         if match:
             return f"{match.group(1)} (pid {match.group(2)})"
+    if shutil.which("lsof"):
+        out = _output(["lsof", "-nP", f"-iTCP:{port}", "-sTCP:LISTEN", "-Fpc"])
+        match = re.search(r"^p(\d+)\nc(.+)$", out, re.MULTILINE)
+        if match:
+            return f"{match.group(2)} (pid {match.group(1)})"
     return "another process"
+
+
+def _output(cmd: list[str]) -> str:
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=2, check=False).stdout
+    return ""
 
 
 def choose_port(settings: Settings) -> int:
