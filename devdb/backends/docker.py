@@ -25,7 +25,7 @@ from devdb.backends.dockerengine import (
 )
 from devdb.conninfo import ConnInfo
 from devdb.database import wait_ready
-from devdb.errors import ConfigError, EngineUnavailable, ServerStartError
+from devdb.errors import ConfigError, EngineUnavailable, ReadinessTimeout, ServerStartError
 from devdb.output import info
 from devdb.ports import choose_port, recorded_port
 from devdb.settings import Settings
@@ -153,12 +153,21 @@ class DockerBackend:
         return ConnInfo("127.0.0.1", port, s.user, owner_password(s), s.database)
 
     def _wait(self, conninfo: ConnInfo) -> ConnInfo:
-        wait_ready(
-            conninfo,
-            self.settings.ready_timeout,
-            log_tail=lambda: self.logs(30),
-            alive=self._alive,
-        )
+        try:
+            wait_ready(
+                conninfo,
+                self.settings.ready_timeout,
+                log_tail=lambda: self.logs(30),
+                alive=self._alive,
+            )
+        except ReadinessTimeout as exc:
+            if "incompatible with server" in exc.log:
+                exc.hint = (
+                    f"The volume holds another PostgreSQL major version than "
+                    f"{self.settings.postgres_image}: set DEVDB_POSTGRES_IMAGE back, or dump what "
+                    "you need and run `invoke db.destroy` to start afresh."
+                )
+            raise
         return conninfo
 
     def _alive(self) -> bool:

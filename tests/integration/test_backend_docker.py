@@ -174,3 +174,17 @@ def test_a_server_that_exits_shows_its_log(tmp_path: Path, docker_ready: str) ->
     finally:
         DockerBackend(settings).remove()
     assert volumes_of(settings) == []
+
+
+def test_a_volume_of_another_major_version_says_what_to_do(project: Settings) -> None:
+    server.up(project)
+    container = DockerBackend(project).container()
+    assert container is not None
+    # What a volume made by an older major version looks like to the server.
+    code, _ = container.exec_run(["sh", "-c", 'echo 9 > "$PGDATA/PG_VERSION"'], user="postgres")
+    assert code == 0
+    server.down(project)
+    with pytest.raises(ServerStartError) as err:
+        server.up(project)
+    assert "incompatible with server" in err.value.log
+    assert "db.destroy" in err.value.hint
