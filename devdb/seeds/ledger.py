@@ -89,8 +89,8 @@ def verify(conn: psycopg.Connection[Any], entries: list[Entry]) -> dict[str, str
         schema, rel = name.split(".", 1)
         parts.append(
             sql.SQL(
-                "SELECT {n}, count(*), count(*) FILTER (WHERE age(xmin) < age({xid}::text::xid))"
-                " FROM {t}"
+                "SELECT {n}, count(*), "
+                "count(*) FILTER (WHERE age(xmin) < (SELECT age({xid}::text::xid))) FROM {t}"
             ).format(
                 n=sql.Literal(n), xid=sql.Literal(str(entry.xid)), t=sql.Identifier(schema, rel)
             )
