@@ -1,7 +1,8 @@
 """Running one section of a migration, and explaining a failure in terms of the file.
 
 A transactional section is sent as ONE simple-query string (BEGIN; the statements; the tracking
-row; COMMIT): one round trip per migration. If it fails, the transaction is rolled back and the
+row; COMMIT): one round trip per migration, and ``run_batch`` sends a run of such migrations in
+one round trip, still one transaction each. If it fails, the transaction is rolled back and the
 statements are replayed one by one inside a transaction that is rolled back too, only to learn
 which statement failed and where. A ``notransaction`` section runs statement by statement in
 autocommit, and its tracking row is written after the last statement succeeded.
