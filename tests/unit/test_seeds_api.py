@@ -6,6 +6,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -145,3 +146,30 @@ def test_a_raising_column_is_reported_with_its_row() -> None:
     with pytest.raises(RowFailed) as caught:
         make_chunk(t, 0, 10, "test", 1)
     assert (caught.value.table, caught.value.column, caught.value.row) == ("x.bad", "v", 7)
+
+
+def test_digests_follow_code_profile_scale_and_earlier_seeds(tmp_path: Path) -> None:
+    from devdb.seeds import seeds_digest
+    from devdb.seeds.project import discover, with_digests
+    from tests.conftest import make_project
+
+    settings = make_project(tmp_path / "proj")
+    settings.seeds_dir.mkdir()
+    (settings.seeds_dir / "010_a.py").write_text("A = 1\n")
+    (settings.seeds_dir / "020_b.sql").write_text("SELECT 1;\n")
+
+    def digests() -> dict[str, str]:
+        return {f.name: f.digest for f in with_digests(settings, discover(settings), "dev", 1)}
+
+    first = digests()
+    assert first == digests() and set(first) == {"a", "b"}
+    assert seeds_digest(settings, "dev", 1) == first["b"]
+    assert seeds_digest(settings, "demo", 1) != first["b"]
+    assert seeds_digest(settings, "dev", 2) != first["b"]
+    (settings.seeds_dir / "020_b.sql").write_text("SELECT 2;\n")
+    changed_last = digests()
+    assert changed_last["a"] == first["a"] and changed_last["b"] != first["b"]
+    (settings.seeds_dir / "010_a.py").write_text("A = 2\n")
+    assert digests()["b"] != changed_last["b"]  # a later seed may read an earlier one's rows
+    (settings.seeds_dir / "_helpers.py").write_text("X = 1\n")
+    assert digests()["a"] != changed_last["a"]
