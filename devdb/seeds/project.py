@@ -116,8 +116,11 @@ def import_seeds(settings: Settings, files: list[SeedFile]) -> None:
 
     api.REGISTRY.clear()
     folder = str(settings.seeds_dir)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)  # so seeds can `import _helpers`
+    if folder in sys.path:
+        sys.path.remove(folder)
+    sys.path.insert(0, folder)  # so seeds can `import _helpers`: this project's, not another's
+    for helper in helpers(settings):
+        sys.modules.pop(helper.stem, None)
     for f in files:
         if f.kind == "python":
             f.tables = _import_one(f)
