@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -59,6 +59,23 @@ def native_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Se
     result = server.up(settings)
     yield settings, result.conninfo
     NativeBackend(settings).remove()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Under DEVDB_REQUIRE_DOCKER=1 (CI), a test marked ``docker`` that skips, however it
+    skips, is reported as a failure."""
+    report = yield
+    if (
+        report.skipped
+        and item.get_closest_marker("docker") is not None
+        and os.environ.get("DEVDB_REQUIRE_DOCKER") == "1"
+    ):
+        report.outcome = "failed"
+        report.longrepr = f"a Docker test skipped under DEVDB_REQUIRE_DOCKER=1: {report.longrepr}"
+    return report
 
 
 def skip_or_fail(reason: str) -> None:
