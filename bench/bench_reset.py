@@ -75,8 +75,8 @@ def wait_for_spares(settings: object, source: str | None = None) -> None:
     """Wait until the background process has made the spare copy of ``source`` (default: the
     template the database was reset from) and dropped the discarded databases."""
     from devdb.database import connect, database_exists
+    from devdb.dbops import get_meta
     from devdb.reset import project_conninfo
-    from devdb.snapshots import get_meta
     from devdb.spare import APPLICATION, TRASH_PREFIX, spare_name
 
     info = project_conninfo(settings)  # type: ignore[arg-type]
@@ -96,8 +96,8 @@ def wait_for_spares(settings: object, source: str | None = None) -> None:
 
 def drop_spares(settings: object) -> None:
     from devdb.database import connect
+    from devdb.dbops import drop
     from devdb.reset import project_conninfo
-    from devdb.snapshots import drop
     from devdb.spare import SPARE_PREFIX
 
     info = project_conninfo(settings)  # type: ignore[arg-type]

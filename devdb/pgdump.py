@@ -17,16 +17,10 @@ from pathlib import Path
 
 from devdb.conninfo import ConnInfo
 from devdb.database import database_exists
+from devdb.dbops import admin_connect, copy_acl, now_iso, set_meta
 from devdb.errors import BinariesNotFound, SnapshotError
 from devdb.settings import Settings
-from devdb.snapshots import (
-    UNDO_DB,
-    admin_connect,
-    copy_acl,
-    now_iso,
-    replace_database,
-    set_meta,
-)
+from devdb.snapshots import UNDO_DB, replace_database
 
 
 def client_version(path: str) -> int:
@@ -170,7 +164,7 @@ def newer_undo_file(settings: Settings, conninfo: ConnInfo) -> Path | None:
     """The destroy's undo dump when it is newer than the undo database on the server."""
     from datetime import UTC, datetime
 
-    from devdb.snapshots import get_meta
+    from devdb.dbops import get_meta
 
     path = settings.state_dir / UNDO_FILE
     if not path.is_file():

@@ -76,7 +76,7 @@ class DevdbSession:
         return f"{PREFIX}{self.worker}_{os.getpid()}_{next(self._counter)}"
 
     def clone(self, name: str) -> ConnInfo:
-        from devdb.snapshots import clone_database
+        from devdb.dbops import clone_database
 
         clone_database(self.admin, self.template, name, self.conninfo.user)
         return self.conninfo.for_database(name)
@@ -95,7 +95,7 @@ class DevdbSession:
         return self._pool
 
     def keep(self, name: str, nodeid: str) -> None:
-        from devdb.snapshots import now_iso, set_meta
+        from devdb.dbops import now_iso, set_meta
 
         set_meta(self.admin, name, {"kind": "kept", "test": nodeid, "created": now_iso()})
 
@@ -249,7 +249,7 @@ def _drop_leftovers(admin: psycopg.Connection[Any], conninfo: ConnInfo) -> None:
     """Drop test databases of runs that died (their pid is gone); only on this machine's server,
     where the pid means something. Databases kept by --devdb-keep-failed stay."""
     from devdb.database import drop_database
-    from devdb.snapshots import get_meta
+    from devdb.dbops import get_meta
 
     if not conninfo.is_loopback:
         return

@@ -22,10 +22,7 @@ from typing import TYPE_CHECKING, Any
 from devdb import spare
 from devdb.conninfo import ConnInfo
 from devdb.database import connect, database_exists
-from devdb.errors import ConnectionFailed
-from devdb.output import info
-from devdb.settings import Settings
-from devdb.snapshots import (
+from devdb.dbops import (
     admin_connect,
     alter,
     disconnect,
@@ -33,9 +30,12 @@ from devdb.snapshots import (
     get_meta,
     now_iso,
     rename,
-    replace_database,
     set_meta,
 )
+from devdb.errors import ConnectionFailed
+from devdb.output import info
+from devdb.settings import Settings
+from devdb.snapshots import replace_database
 
 if TYPE_CHECKING:
     import psycopg

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from devdb.conninfo import ConnInfo
 from devdb.database import database_exists
-from devdb.snapshots import (
+from devdb.dbops import (
     admin_connect,
     alter,
     clone_database,

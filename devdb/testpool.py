@@ -46,7 +46,7 @@ class Pool:
 
     def _run(self) -> None:
         from devdb.database import drop_database
-        from devdb.snapshots import admin_connect, clone_database
+        from devdb.dbops import admin_connect, clone_database
 
         try:
             conn = admin_connect(self.conninfo)

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from devdb import reset, snapshots, spare
+from devdb import dbops, reset, snapshots, spare
 from devdb.conninfo import ConnInfo
 from devdb.database import connect, database_exists
 from devdb.settings import Settings
@@ -25,14 +25,14 @@ def project(project_on_server: Settings) -> Iterator[Settings]:
     settings = replace(project_on_server, profile="test")
     yield settings
     conninfo = reset.project_conninfo(settings)
-    with snapshots.admin_connect(conninfo) as conn:
+    with dbops.admin_connect(conninfo) as conn:
         rows = conn.execute(
             "SELECT datname FROM pg_database WHERE starts_with(datname, 'devdb_tpl_') "
             "OR starts_with(datname, 'devdb_spare_') OR starts_with(datname, 'devdb_trash_') "
             "OR datname = 'devdb_undo'"
         ).fetchall()
         for (name,) in rows:
-            snapshots.drop(conn, name)
+            dbops.drop(conn, name)
 
 
 def _mess_up(settings: Settings) -> None:
@@ -114,7 +114,7 @@ def test_parallel_callers_build_the_template_once(project: Settings) -> None:
     built: list[bool] = []
 
     def build() -> None:
-        with snapshots.admin_connect(conninfo) as conn:
+        with dbops.admin_connect(conninfo) as conn:
             tpl = reset.ensure_template(project, conn, conninfo, profile="test", scale=1)
             built.append(tpl.built)
 
@@ -161,7 +161,7 @@ def test_reset_task_refuses_without_yes_and_runs_with_it(project: Settings) -> N
 def wait_for_spare(info: ConnInfo, source: str, timeout: float = 120) -> None:
     """The spare is made by a background process: wait until it is there."""
     deadline = time.monotonic() + timeout
-    with snapshots.admin_connect(info) as conn:
+    with dbops.admin_connect(info) as conn:
         while not database_exists(conn, spare.spare_name(source)):
             assert time.monotonic() < deadline, f"no spare of {source} after {timeout} s"
             time.sleep(0.1)

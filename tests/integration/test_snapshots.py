@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from devdb import pgdump, snapshots
+from devdb import dbops, pgdump, snapshots
 from devdb.conninfo import ConnInfo
 from devdb.database import connect
 from devdb.errors import SnapshotError
@@ -25,10 +25,10 @@ def db(scratch_db: ConnInfo) -> Iterator[ConnInfo]:
         conn.execute("CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL)")
         conn.execute("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 50) g")
     yield scratch_db
-    with snapshots.admin_connect(scratch_db) as conn:
+    with dbops.admin_connect(scratch_db) as conn:
         for name in ("rt", "other", "cli"):
-            snapshots.drop(conn, snapshots.SNAP_PREFIX + name)
-        snapshots.drop(conn, snapshots.UNDO_DB)
+            dbops.drop(conn, snapshots.SNAP_PREFIX + name)
+        dbops.drop(conn, snapshots.UNDO_DB)
 
 
 def _change(info: ConnInfo) -> None:
@@ -176,9 +176,9 @@ def test_destroy_undo_dump_comes_back_with_restore_undo(project_on_server: Setti
     before = content_digest(info)
     path = pgdump.save_undo_file(settings, info)
     assert path == settings.state_dir / pgdump.UNDO_FILE
-    with snapshots.admin_connect(info) as conn:  # what destroy + up leave: an empty database
-        snapshots.drop(conn, snapshots.UNDO_DB)
-        snapshots.drop(conn, info.dbname)
+    with dbops.admin_connect(info) as conn:  # what destroy + up leave: an empty database
+        dbops.drop(conn, snapshots.UNDO_DB)
+        dbops.drop(conn, info.dbname)
     server.ensure_database(info)
     assert pgdump.newer_undo_file(settings, info) == path
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
@@ -195,8 +195,8 @@ def test_destroy_undo_dump_comes_back_with_restore_undo(project_on_server: Setti
     assert "kept by db.destroy" in proc.stderr
     assert content_digest(info) == before
     assert not path.exists()
-    with snapshots.admin_connect(info) as conn:
-        snapshots.drop(conn, snapshots.UNDO_DB)
+    with dbops.admin_connect(info) as conn:
+        dbops.drop(conn, snapshots.UNDO_DB)
 
 
 def test_restore_after_saving_again_under_the_same_name_gets_the_new_content(
@@ -213,5 +213,5 @@ def test_restore_after_saving_again_under_the_same_name_gets_the_new_content(
     snapshots.save(db, "rt", replace=True)
     snapshots.restore(db, "rt")
     assert content_digest(db) == changed
-    with snapshots.admin_connect(db) as conn:
-        snapshots.drop(conn, spare.spare_name("devdb_snap_rt"))
+    with dbops.admin_connect(db) as conn:
+        dbops.drop(conn, spare.spare_name("devdb_snap_rt"))
