@@ -119,12 +119,16 @@ class DevdbSession:
 @pytest.fixture(scope="session")
 def devdb_session(request: pytest.FixtureRequest) -> Iterator[DevdbSession]:
     """Start the server when needed, build (or find) the test template; one per worker."""
+    from devdb.errors import DevdbError
     from devdb.reset import connect_admin, ensure_template, prune_templates
 
     config = request.config
-    settings = _settings(config)
-    conninfo = _ensure_server(settings)
-    admin = connect_admin(conninfo)
+    try:
+        settings = _settings(config)
+        conninfo = _ensure_server(settings)
+        admin = connect_admin(conninfo)
+    except DevdbError as exc:  # one readable message instead of a traceback
+        pytest.fail(f"devdb: {exc.render()}", pytrace=False)
     try:
         _drop_leftovers(admin, conninfo)
         tpl = ensure_template(
@@ -132,6 +136,9 @@ def devdb_session(request: pytest.FixtureRequest) -> Iterator[DevdbSession]:
         )
         if tpl.built:
             prune_templates(admin, settings, keep=tpl.name, profile=settings.profile)
+    except DevdbError as exc:
+        admin.close()
+        pytest.fail(f"devdb: {exc.render()}", pytrace=False)
     except BaseException:
         admin.close()
         raise

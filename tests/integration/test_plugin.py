@@ -155,3 +155,24 @@ def test_plugin_fixtures_in_parallel_with_xdist(sample: tuple[Settings, dict[str
 
     with connect(project_conninfo(settings).for_database(kept)) as conn:
         assert conn.execute("SELECT to_regclass('public.evidence')").fetchone() == ("evidence",)
+
+
+def test_plugin_says_what_failed_without_a_traceback(tmp_path: Path) -> None:
+    import socket
+
+    settings = make_project(tmp_path / "sample", with_demo=True)
+    (settings.root / "test_one.py").write_text("def test_one(fresh_db):\n    pass\n")
+    with socket.socket() as sock:  # a port where nothing listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DEVDB_", "PYTEST_"))}
+    env |= {
+        "DEVDB_BACKEND": "external",
+        "DATABASE_URL": f"postgresql://devdb:secretpw@127.0.0.1:{port}/shop",
+        "DEVDB_READY_TIMEOUT": "1",
+    }
+    run = _pytest(settings.root, env, "-p", "no:xdist", "test_one.py")
+    assert run.returncode == 1
+    assert "devdb: Error:" in run.stdout, run.stdout[-3000:]
+    assert "Traceback" not in run.stdout
+    assert "secretpw" not in run.stdout
