@@ -123,6 +123,9 @@ def seed(
         }
         to_run = [f for f in files if plan.reasons[f.name]]
         if to_run:
+            from devdb.seeds.pools import use_cache
+
+            use_cache(settings.state_dir / "seed-pools")
             import_seeds(settings, all_files)
             _execute(
                 conn,

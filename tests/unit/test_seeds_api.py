@@ -173,3 +173,26 @@ def test_digests_follow_code_profile_scale_and_earlier_seeds(tmp_path: Path) -> 
     assert digests()["b"] != changed_last["b"]  # a later seed may read an earlier one's rows
     (settings.seeds_dir / "_helpers.py").write_text("X = 1\n")
     assert digests()["a"] != changed_last["a"]
+
+
+def test_pools_are_kept_on_disk_and_reused_without_faker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from devdb.seeds import pools
+
+    spec = fake("city", pool=32)
+    monkeypatch.setattr(pools, "_POOLS", {})
+    monkeypatch.setattr(pools, "CACHE_DIR", tmp_path)
+    made = pools.get_pool(spec)
+    assert len(list(tmp_path.glob("*.json"))) == 1
+
+    def no_faker(locale: str) -> None:
+        raise AssertionError("Faker was used although the pool is on disk")
+
+    monkeypatch.setattr(pools, "_POOLS", {})
+    monkeypatch.setattr(pools, "faker_for", no_faker)
+    assert pools.get_pool(spec) == made
+    (next(tmp_path.glob("*.json"))).write_text("not json")
+    monkeypatch.setattr(pools, "_POOLS", {})
+    with pytest.raises(AssertionError, match="Faker was used"):
+        pools.get_pool(spec)  # a damaged file is made again (here: the stub says so)
