@@ -146,6 +146,7 @@ def main() -> None:
     from devdb.backends.native import NativeBackend
     from devdb.settings import load_settings
 
+    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     tmp = Path(tempfile.mkdtemp(prefix="devdb-bench-reset-"))
     root = tmp / "benchproj"
     env = make_project(root)
@@ -193,6 +194,7 @@ def main() -> None:
             f"fresh_db: {extra * 1000:.1f} ms per test over {opts.tests} tests "
             f"({total * 1000:.1f} ms per test including pytest itself; target <= 30 ms)"
         )
+        print("load average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     finally:
         NativeBackend(settings).remove()
         shutil.rmtree(tmp, ignore_errors=True)
