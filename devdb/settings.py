@@ -50,7 +50,7 @@ VARIABLES: tuple[Var, ...] = (
         "DEVDB_PORT", "port", "Host port (127.0.0.1 only). Default: derived from the project path."
     ),
     Var("DEVDB_DATABASE", "database", "Database name. Default: the project name."),
-    Var("DEVDB_USER", "user", "Owner role that runs migrations and seeds.", "devdb"),
+    Var("DEVDB_USER", "user", "Owner role that runs migrations and seeds.", "postgres"),
     Var("DEVDB_PASSWORD", "password", "Owner password. Default: generated into .devdb/password."),
     Var("DEVDB_PROJECT", "project", "Project name (compose project, volume, database default)."),
     Var("DEVDB_ROOT", "root", "Project root. Default: the nearest folder holding tasks.py."),
@@ -98,7 +98,7 @@ class Settings:
     postgres_image: str = DEFAULT_IMAGE
     port: int | None = None
     database: str = "app"
-    user: str = "devdb"
+    user: str = "postgres"
     password: str | None = None
     state_dir: Path = Path(".devdb")
     compose_file: Path = Path("compose/compose.yaml")

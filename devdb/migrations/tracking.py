@@ -124,8 +124,8 @@ def session(conninfo: ConnInfo, *, lock_timeout: str, wait: float | None) -> Ite
 
 
 def _keep_out_of_own_schema(conn: Conn) -> None:
-    """Drop devdb's schema from the search_path: with the default owner role named ``devdb``,
-    the default ``"$user", public`` would create a migration's unqualified tables in it."""
+    """Drop devdb's schema from the search_path: with an owner role named ``devdb``, the
+    default ``"$user", public`` would create a migration's unqualified tables in it."""
     row = conn.execute("SELECT current_setting('search_path'), current_user = 'devdb'").fetchone()
     if row is None:
         return

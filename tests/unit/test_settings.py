@@ -18,7 +18,7 @@ def _root(tmp_path: Path) -> Path:
 def test_defaults(tmp_path: Path) -> None:
     s = load_settings(root=_root(tmp_path), environ={})
     assert s.backend == "auto"
-    assert s.user == "devdb"
+    assert s.user == "postgres"
     assert s.migrations_dir == tmp_path / "migrations"
     assert s.database == s.project.replace("-", "_")
 
