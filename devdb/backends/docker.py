@@ -274,10 +274,17 @@ class DockerBackend:
             raise ServerStartError(f"could not {what}: {first_line(exc)}") from exc
         output = (result.stderr + result.stdout).strip()
         if result.returncode != 0:
+            hint = "Read compose's output below; `invoke db.logs` shows the server's log."
+            if "Pulling" in output or "pull access denied" in output:
+                hint = (
+                    f"The image {self.settings.postgres_image} could not be pulled: check the "
+                    "network or registry login, set DEVDB_POSTGRES_IMAGE to an image you have "
+                    "(`docker images`), or use DEVDB_BACKEND=native."
+                )
             raise ServerStartError(
                 f"could not {what}: `{' '.join(cmd[: len(compose_command())])} "
                 f"{' '.join(args)}` exited with {result.returncode}",
-                "Read compose's output below; `invoke db.logs` shows the server's log.",
+                hint,
                 log=_redact(output, env["POSTGRES_PASSWORD"])[-3000:],
             )
         return output
