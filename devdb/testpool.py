@@ -1,7 +1,7 @@
 """Test databases off the test's clock, for the pytest plugin's ``fresh_db``.
 
-A worker thread with its own admin connection keeps the next test database cloned ahead of time
-(while the current test runs) and drops used ones afterwards, so a test waits only when it is
+Worker threads with their own admin connections keep the next test databases cloned ahead of
+time (while the current test runs) and drop used ones afterwards, so a test waits only when it is
 faster than a clone. One pool per pytest worker; databases it made but never handed out are
 dropped when it closes, and those of a run that died are dropped by the next run.
 """
@@ -18,15 +18,25 @@ _STOP = ("stop", "")
 
 
 class Pool:
-    def __init__(self, conninfo: ConnInfo, template: str, names: Callable[[], str]) -> None:
+    """``workers`` threads, each with its own admin connection, keep ``workers`` databases ready
+    (two clones in flight overlap one's file copy with the other's checkpoints and drops)."""
+
+    def __init__(
+        self, conninfo: ConnInfo, template: str, names: Callable[[], str], workers: int = 2
+    ) -> None:
         self.conninfo = conninfo
         self.template = template
         self.names = names
+        self._lock = threading.Lock()
         self._todo: queue.Queue[tuple[str, str]] = queue.Queue()
         self._ready: queue.Queue[str | BaseException] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="devdb-test-dbs", daemon=True)
-        self._thread.start()
-        self._todo.put(("make", ""))
+        self._threads = [
+            threading.Thread(target=self._run, name=f"devdb-test-dbs-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+            self._todo.put(("make", ""))
 
     def take(self) -> ConnInfo:
         """A new database cloned from the template (waits while the clone is being made)."""
@@ -41,8 +51,10 @@ class Pool:
         self._todo.put(("drop", name))
 
     def close(self) -> None:
-        self._todo.put(_STOP)
-        self._thread.join()
+        for _ in self._threads:
+            self._todo.put(_STOP)
+        for thread in self._threads:
+            thread.join()
 
     def _run(self) -> None:
         from devdb.database import drop_database
@@ -58,7 +70,8 @@ class Pool:
                 kind, name = task
                 try:
                     if kind == "make":
-                        name = self.names()
+                        with self._lock:
+                            name = self.names()
                         clone_database(conn, self.template, name, self.conninfo.user)
                         self._ready.put(name)
                     else:
@@ -66,7 +79,10 @@ class Pool:
                 except Exception as exc:  # handed to the test that waits for a database
                     if kind == "make":
                         self._ready.put(exc)
-            while not self._ready.empty():
-                left = self._ready.get_nowait()
+            while True:  # databases made but never handed out
+                try:
+                    left = self._ready.get_nowait()
+                except queue.Empty:
+                    break
                 if isinstance(left, str):
                     drop_database(conn, left)
