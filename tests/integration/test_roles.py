@@ -137,7 +137,7 @@ def test_role_option_picks_the_connection(
     assert app.password
     assert app.password != owner.password
     with pytest.raises(ConfigError):
-        roles.conninfo_for_role(project_on_server, owner, "postgres")
+        roles.conninfo_for_role(project_on_server, owner, "someone_else")
 
 
 def test_up_creates_the_role_and_url_prints_it(
