@@ -121,7 +121,7 @@ class Execution:
     def _fill(self, ld: TableLoad, gen: Generator) -> None:
         conn, step = self.conn, self.step
         if not ld.direct:
-            load.merge(conn, ld)
+            load.merge_or_release(conn, ld)
             return
         if self.skip_triggers:
             checks.replica(conn, on=True)

@@ -41,6 +41,7 @@ class TableLoad:
     inserted: int = 0
     updated: int = 0
     deleted: int = 0
+    replaced: int = 0  # changed rows deleted before the merge, so it re-inserts them
     generated: list[int] = field(default_factory=list)  # row numbers, in COPY line order
 
 
@@ -231,6 +232,51 @@ def prune(conn: psycopg.Connection[Any], load: TableLoad) -> None:
     load.deleted = max(cur.rowcount, 0)
 
 
+UNIQUE_INDEXES = "SELECT count(*) FROM pg_index WHERE indrelid = %s::regclass AND indisunique"
+
+
+def release_unique_values(conn: psycopg.Connection[Any], load: TableLoad) -> None:
+    """Delete the rows whose seeded values changed, when the table has a unique index besides
+    its key, so the merge re-inserts them. Needed when a unique value moves from one row to
+    another (a profile or scale change reshuffles memberships, say): ``ON CONFLICT`` handles one
+    constraint only. Foreign keys are deferred, and child rows removed by ON DELETE CASCADE
+    come back from their own staging tables, which are merged after their parents."""
+    from psycopg import sql
+
+    t = load.table
+    row = conn.execute(UNIQUE_INDEXES, (ident_text(t),)).fetchone()
+    values = [c for c in t.load_columns if c not in t.key]
+    if row is None or int(row[0]) < 2 or not values:
+        return
+    match = sql.SQL(" AND ").join(
+        sql.SQL("s.{c} = t.{c}").format(c=sql.Identifier(c)) for c in t.key
+    )
+    cur = conn.execute(
+        sql.SQL(
+            "DELETE FROM {t} AS t USING {s} AS s WHERE {match} AND ({old}) IS DISTINCT FROM ({new})"
+        ).format(
+            t=ident(t),
+            s=sql.Identifier(load.stage),
+            match=match,
+            old=col_list(values, "t"),
+            new=col_list(values, "s"),
+        )
+    )
+    load.replaced = max(cur.rowcount, 0)
+
+
+def merge_or_release(conn: psycopg.Connection[Any], load: TableLoad) -> None:
+    """Merge; when a unique value moved between rows, release the changed rows and merge again."""
+    import psycopg
+
+    try:
+        with conn.transaction():  # a savepoint: a failed merge leaves nothing behind
+            merge(conn, load)
+    except psycopg.errors.UniqueViolation:
+        release_unique_values(conn, load)
+        merge(conn, load)
+
+
 def merge(conn: psycopg.Connection[Any], load: TableLoad) -> None:
     """Upsert the staged rows; rows equal to the seed's are left alone (not even rewritten)."""
     from psycopg import sql
@@ -264,6 +310,8 @@ def merge(conn: psycopg.Connection[Any], load: TableLoad) -> None:
     )
     row = conn.execute(stmt).fetchone()
     load.inserted, load.updated = (int(row[0]), int(row[1])) if row else (0, 0)
+    load.inserted -= load.replaced  # re-inserted after release_unique_values: an update
+    load.updated += load.replaced
 
 
 def fix_sequences(conn: psycopg.Connection[Any], table: Table) -> None:

@@ -153,6 +153,20 @@ def test_scale_multiplies_counts_and_scaling_down_prunes(
     assert by_name(report)["organizations"].tables["user.organizations"]["deleted"] == 3
 
 
+def test_switching_profile_in_place_gives_what_a_fresh_database_gets(
+    demo: tuple[Settings, ConnInfo], other_demo: tuple[Settings, ConnInfo]
+) -> None:
+    """A scale change moves unique values (memberships' (organization, user)) between rows."""
+    settings, info = demo
+    seed(settings, info, profile="dev", scale=0.2)
+    seed(settings, info, profile="dev", scale=0.5)
+    seed(other_demo[0], other_demo[1], profile="dev", scale=0.5)
+    assert digests(info) == digests(other_demo[1])
+    again = seed(settings, info, profile="test")
+    assert again.seeds and digests(info) != digests(other_demo[1])
+    assert counts(info)["user.memberships"] == 9
+
+
 def test_unknown_profile_is_a_clear_error(demo: tuple[Settings, ConnInfo]) -> None:
     settings, info = demo
     with pytest.raises(SeedError, match=r"no row count for profile 'huge'"):
