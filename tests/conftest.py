@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Generator, Iterator
@@ -138,4 +140,30 @@ def project_on_server(
         backend="external",
         database_url=scratch_db.url(show_password=True),
         database=scratch_db.dbname,
+    )
+
+
+def run_invoke(
+    settings: Settings, *args: str, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``invoke ARGS`` in the project of ``settings`` (an external-backend scratch
+    database, as from ``project_on_server``), as a user would, and capture what it prints."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
+    env.update(
+        DEVDB_BACKEND="external",
+        DATABASE_URL=settings.database_url or "",
+        DEVDB_DATABASE=settings.database,
+        DEVDB_QUERIES_DIR=str(settings.queries_dir),
+        NO_COLOR="1",
+    )
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    env.update(extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=settings.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )

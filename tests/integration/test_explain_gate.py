@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ from devdb.database import connect
 from devdb.explain import api
 from devdb.explain.baseline import baseline_path
 from devdb.settings import Settings
+from tests.conftest import run_invoke
 from tests.integration.explain_fill import demo_database
 
 GATE_QUERIES = {
@@ -130,46 +128,22 @@ def test_check_without_baseline_file_is_an_error(gate: tuple[Settings, ConnInfo]
         api.check(settings, conninfo=conninfo)
 
 
-def invoke(
-    settings: Settings, *args: str, extra: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
-    env.update(
-        DEVDB_BACKEND="external",
-        DATABASE_URL=settings.database_url or "",
-        DEVDB_DATABASE=settings.database,
-        DEVDB_QUERIES_DIR=str(settings.queries_dir),
-        NO_COLOR="1",
-    )
-    env.pop("GITHUB_STEP_SUMMARY", None)
-    env.update(extra or {})
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
-        cwd=settings.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_tasks_exit_codes_and_outputs(gate: tuple[Settings, ConnInfo], tmp_path: Path) -> None:
     settings, conninfo = gate
-    missing = invoke(settings, "db.explain.check")
+    missing = run_invoke(settings, "db.explain.check")
     assert missing.returncode == 1
     assert missing.stderr.startswith("Error: no EXPLAIN baseline")
     assert "Hint: Record one with `invoke db.explain.baseline`" in missing.stderr
 
-    assert invoke(settings, "db.explain.baseline").returncode == 0
-    ok = invoke(settings, "db.explain.check", "--json")
+    assert run_invoke(settings, "db.explain.baseline").returncode == 0
+    ok = run_invoke(settings, "db.explain.check", "--json")
     assert ok.returncode == 0, ok.stderr
     doc = json.loads(ok.stdout)
     assert doc["check"]["ok"] is True and len(doc["queries"]) == 4
 
     execute(conninfo, "DROP INDEX audit.events_actor_id_idx")
     summary = tmp_path / "summary.md"
-    bad = invoke(settings, "db.explain.check", extra={"GITHUB_STEP_SUMMARY": str(summary)})
+    bad = run_invoke(settings, "db.explain.check", extra={"GITHUB_STEP_SUMMARY": str(summary)})
     assert bad.returncode == 1
     assert "FAIL by_actor: plan shape changed" in bad.stdout
     assert "Error: plan regressions in 1 of 4 queries: by_actor" in bad.stderr
@@ -177,7 +151,7 @@ def test_tasks_exit_codes_and_outputs(gate: tuple[Settings, ConnInfo], tmp_path:
     text = summary.read_text()
     assert "### Gate: ❌ plan regressions" in text and "`by_actor`: plan shape changed" in text
 
-    md = invoke(settings, "db.explain", "--markdown", "--query", "by_actor")
+    md = run_invoke(settings, "db.explain", "--markdown", "--query", "by_actor")
     assert md.returncode == 0
     assert md.stdout.startswith("## EXPLAIN ANALYZE report")
     assert "| `by_actor` |" in md.stdout

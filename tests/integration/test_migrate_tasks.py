@@ -3,66 +3,46 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 from devdb.conninfo import ConnInfo
 from devdb.database import connect
 from devdb.settings import Settings
-
-
-def invoke(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
-    env.update(
-        DEVDB_BACKEND="external",
-        DATABASE_URL=settings.database_url or "",
-        DEVDB_DATABASE=settings.database,
-        NO_COLOR="1",
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
-        cwd=settings.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+from tests.conftest import run_invoke
 
 
 def test_migrate_status_down_new_and_schema_tasks(
     project_on_server: Settings, scratch_db: ConnInfo
 ) -> None:
     settings = project_on_server
-    dry = invoke(settings, "db.migrate", "--dry-run")
+    dry = run_invoke(settings, "db.migrate", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "would apply 20250101000000" in dry.stdout
-    done = invoke(settings, "db.migrate")
+    done = run_invoke(settings, "db.migrate")
     assert done.returncode == 0, done.stderr
     assert "applied 20250101000800_add_audit_events_indexes.sql" in done.stderr
 
-    status = invoke(settings, "db.migrate.status", "--json")
+    status = run_invoke(settings, "db.migrate.status", "--json")
     rows = json.loads(status.stdout)
     assert {r["state"] for r in rows} == {"applied"} and len(rows) >= 9
 
-    down = invoke(settings, "db.migrate.down", "--steps", "2")
+    down = run_invoke(settings, "db.migrate.down", "--steps", "2")
     assert down.returncode == 0, down.stderr
     assert "rolled back 20250101000700_create_audit_events.sql" in down.stderr
-    text = invoke(settings, "db.migrate.status").stdout
+    text = run_invoke(settings, "db.migrate.status").stdout
     assert "pending" in text and text.rstrip().endswith("2 pending")
 
-    new = invoke(settings, "db.migrate.new", "add_users_nickname")
+    new = run_invoke(settings, "db.migrate.new", "add_users_nickname")
     path = settings.root / new.stdout.strip()
     assert path.name.endswith("_add_users_nickname.sql") and path.is_file()
     path.write_text(
         '-- +migrate Up\nALTER TABLE "user".users ADD nickname text;\n'
         '-- +migrate Down\nALTER TABLE "user".users DROP nickname;\n'
     )
-    assert invoke(settings, "db.schema.dump").returncode == 0
+    assert run_invoke(settings, "db.schema.dump").returncode == 0
     assert "nickname text" in settings.schema_file.read_text()
-    assert invoke(settings, "db.schema.check").returncode == 0
+    assert run_invoke(settings, "db.schema.check").returncode == 0
     path.unlink()
-    check = invoke(settings, "db.schema.check")
+    check = run_invoke(settings, "db.schema.check")
     assert check.returncode == 1
     assert "-    nickname text" in check.stdout
     assert "Hint: Run `invoke db.schema.dump`" in check.stderr
@@ -76,7 +56,7 @@ def test_a_failing_migration_prints_file_line_sqlstate_and_exits_1(
         '-- +migrate Up\nALTER TABLE "user".users\n  ADD COLUMN score numerc;\n'
         '-- +migrate Down\nALTER TABLE "user".users DROP COLUMN score;\n'
     )
-    result = invoke(settings, "db.migrate")
+    result = run_invoke(settings, "db.migrate")
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     error = next(line for line in lines if line.startswith("Error: "))
@@ -96,7 +76,7 @@ def test_malformed_file_is_rejected_before_anything_runs(
     (settings.migrations_dir / "20991231000000_add_thing.sql").write_text(
         "-- +migrate up\nCREATE TABLE thing (id int);\n"
     )
-    result = invoke(settings, "db.migrate")
+    result = run_invoke(settings, "db.migrate")
     assert result.returncode == 1
     assert "Error: 20991231000000_add_thing.sql:1: unknown migration directive" in result.stderr
     assert "Hint: Write `-- +migrate Up`" in result.stderr
@@ -109,14 +89,14 @@ def test_verify_task_passes_on_the_demo_and_fails_on_a_leaky_down(
     project_on_server: Settings, scratch_db: ConnInfo
 ) -> None:
     settings = project_on_server
-    ok = invoke(settings, "db.migrate.verify")
+    ok = run_invoke(settings, "db.migrate.verify")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     (settings.migrations_dir / "20991231000000_add_flags.sql").write_text(
         "-- +migrate Up\nCREATE TABLE public.flags (id int);\n"
         "CREATE INDEX flags_id ON public.flags (id);\nCREATE SCHEMA extra;\n"
         "-- +migrate Down\nDROP TABLE public.flags;\n"
     )
-    bad = invoke(settings, "db.migrate.verify", "--json")
+    bad = run_invoke(settings, "db.migrate.verify", "--json")
     assert bad.returncode == 1
     report = {v["version"]: v for v in json.loads(bad.stdout)}
     assert report["20991231000000"]["left_behind"] == ["SCHEMA extra"]

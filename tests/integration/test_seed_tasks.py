@@ -3,31 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 from devdb.conninfo import parse_url
 from devdb.migrations import migrate
 from devdb.settings import Settings
-
-
-def invoke(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
-    env.update(
-        DEVDB_BACKEND="external",
-        DATABASE_URL=settings.database_url or "",
-        DEVDB_DATABASE=settings.database,
-        NO_COLOR="1",
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
-        cwd=settings.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+from tests.conftest import run_invoke
 
 
 def test_seed_then_status_then_skip(project_on_server: Settings) -> None:
@@ -35,18 +15,20 @@ def test_seed_then_status_then_skip(project_on_server: Settings) -> None:
     assert settings.database_url
     migrate(settings, parse_url(settings.database_url))
 
-    stale = invoke(settings, "db.seed.status", "--profile", "test", "--json")
+    stale = run_invoke(settings, "db.seed.status", "--profile", "test", "--json")
     assert stale.returncode == 0, stale.stderr
     doc = json.loads(stale.stdout)
     assert {s["state"] for s in doc["seeds"]} == {"stale"}
     assert doc["seeds"][0]["reason"] == "never loaded"
 
-    first = invoke(settings, "db.seed", "--profile", "test")
+    first = run_invoke(settings, "db.seed", "--profile", "test")
     assert first.returncode == 0, first.stderr
     assert "user.users 7 rows (+6" in first.stderr  # six seeded, one from the .sql seed
     assert "seeded 7 of 7 seed(s), profile test" in first.stderr
 
-    loaded = json.loads(invoke(settings, "db.seed.status", "--profile", "test", "--json").stdout)
+    loaded = json.loads(
+        run_invoke(settings, "db.seed.status", "--profile", "test", "--json").stdout
+    )
     users = next(s for s in loaded["seeds"] if s["name"] == "users")
     assert (users["state"], users["rows"], users["current_rows"]) == (
         "loaded",
@@ -55,19 +37,19 @@ def test_seed_then_status_then_skip(project_on_server: Settings) -> None:
     )
     assert users["digest"] == users["loaded_digest"]
 
-    again = invoke(settings, "db.seed", "--profile", "test", "--json")
+    again = run_invoke(settings, "db.seed", "--profile", "test", "--json")
     assert again.returncode == 0, again.stderr
     assert {s["status"] for s in json.loads(again.stdout)["seeds"]} == {"skipped"}
 
-    other = invoke(settings, "db.seed.status", "--profile", "demo")
+    other = run_invoke(settings, "db.seed.status", "--profile", "demo")
     assert other.returncode == 0, other.stderr
     assert "stale" in other.stdout  # another profile is another digest
 
 
 def test_seed_errors_are_one_line_and_exit_1(project_on_server: Settings) -> None:
-    bad = invoke(project_on_server, "db.seed", "--profile", "test", "--only", "nope")
+    bad = run_invoke(project_on_server, "db.seed", "--profile", "test", "--only", "nope")
     assert bad.returncode == 1
     assert bad.stderr.startswith("Error: no seed named 'nope'")
     assert "Hint: Seeds in this project: organizations, users" in bad.stderr
-    scale = invoke(project_on_server, "db.seed", "--scale", "lots")
+    scale = run_invoke(project_on_server, "db.seed", "--scale", "lots")
     assert scale.returncode == 1 and "--scale must be a number" in scale.stderr
