@@ -10,7 +10,7 @@ from typing import Any
 
 from devdb.backends import Backend, get_backend, remember_backend
 from devdb.conninfo import ConnInfo
-from devdb.database import ADMIN_DB, can_connect, connect, create_database, database_exists
+from devdb.database import ADMIN_DB, connect, create_database, database_exists
 from devdb.errors import ConnectionFailed
 from devdb.settings import Settings
 
@@ -83,15 +83,28 @@ def url(settings: Settings, *, database: str | None = None, role: str | None = N
 
 
 def owner_conninfo(settings: Settings) -> ConnInfo:
-    """Connection info for a running server; raises when nothing answers."""
+    """Connection info for a running server; raises when nothing listens there.
+
+    A TCP probe, not a login: the command's own connection follows at once and reports a wrong
+    password or a missing database itself, so a full login here would only cost time."""
     backend = get_backend(settings, announce=False)
     conninfo = backend.conninfo()
-    if not can_connect(conninfo):
+    if not port_open(conninfo.host, conninfo.port):
         raise ConnectionFailed(
             f"no server answers on {conninfo.host}:{conninfo.port} ({backend.name} backend)",
             "Start it with `invoke db.up`.",
         )
     return conninfo
+
+
+def port_open(host: str, port: int, timeout: float = 2.0) -> bool:
+    import socket
+
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
 
 
 def logs(settings: Settings, lines: int = 50) -> str:
