@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from devdb.explain.baseline import CheckReport
+from devdb.explain.report import slowest_nodes
 
 ICONS = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 
@@ -60,18 +61,10 @@ def _finding_counts(findings: list[dict[str, Any]]) -> str:
 
 
 def _slowest(doc: dict[str, Any], top: int) -> list[str]:
-    nodes = [
-        (q["name"], n)
-        for q in doc["queries"]
-        if not q.get("error")
-        for n in q["nodes"]
-        if n["executed"]
-    ]
-    nodes.sort(key=lambda item: item[1]["exclusive_time_ms"], reverse=True)
     lines = ["", f"#### Slowest nodes (exclusive time, top {top})", ""]
     lines += ["| query | node | exclusive ms | rows (actual / planned) | loops |"]
     lines.append("|---|---|---:|---:|---:|")
-    for name, n in nodes[:top]:
+    for name, n in slowest_nodes(doc, top):
         lines.append(
             f"| `{name}` | #{n['id']} {_cell(n['label'])} | {n['exclusive_time_ms']:.3f} | "
             f"{n['actual_rows']:,.0f} / {n['plan_rows']:,.0f} | {n['loops']:,.0f} |"

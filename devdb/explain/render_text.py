@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from devdb.explain.baseline import CheckReport
+from devdb.explain.report import slowest_nodes
 from devdb.output import use_color
 
 HEADERS = ("query", "exec ms", "plan ms", "shared buf", "temp", "findings")
@@ -37,17 +38,9 @@ def _rows(doc: dict[str, Any]) -> list[tuple[str, ...]]:
 
 
 def _slowest(doc: dict[str, Any], count: int) -> list[tuple[str, str, str]]:
-    nodes = [
-        (q["name"], n)
-        for q in doc["queries"]
-        if not q.get("error")
-        for n in q["nodes"]
-        if n["executed"]
-    ]
-    nodes.sort(key=lambda item: item[1]["exclusive_time_ms"], reverse=True)
     return [
         (f"{n['exclusive_time_ms']:.2f}", name, f"#{n['id']} {n['label']}")
-        for name, n in nodes[:count]
+        for name, n in slowest_nodes(doc, count)
     ]
 
 

@@ -52,6 +52,20 @@ def run_to_dict(run: ExplainRun) -> dict[str, Any]:
     }
 
 
+def slowest_nodes(doc: dict[str, Any], top: int) -> list[tuple[str, dict[str, Any]]]:
+    """(query name, node) of the ``top`` executed nodes with the most exclusive time, all
+    queries of a report document together (what the terminal and Markdown summaries list)."""
+    nodes = [
+        (q["name"], n)
+        for q in doc["queries"]
+        if not q.get("error")
+        for n in q["nodes"]
+        if n["executed"]
+    ]
+    nodes.sort(key=lambda item: item[1]["exclusive_time_ms"], reverse=True)
+    return nodes[:top]
+
+
 def write_reports(
     settings: Settings, run: ExplainRun, check: dict[str, Any] | None = None
 ) -> dict[str, Path]:
