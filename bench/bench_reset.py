@@ -56,9 +56,9 @@ def invoke(*args: str) -> list[str]:
 
 def rebuild(settings: object, profile: str) -> float:
     """Drop, create, migrate, seed: what a reset without templates would do."""
+    from devdb.copies.reset import project_conninfo
     from devdb.database import connect, create_database, drop_database
     from devdb.migrations import migrate
-    from devdb.reset import project_conninfo
     from devdb.seeds import seed
 
     info = project_conninfo(settings)  # type: ignore[arg-type]
@@ -74,10 +74,10 @@ def rebuild(settings: object, profile: str) -> float:
 def wait_for_spares(settings: object, source: str | None = None) -> None:
     """Wait until the background process has made the spare copy of ``source`` (default: the
     template the database was reset from) and dropped the discarded databases."""
+    from devdb.copies.dbops import get_meta
+    from devdb.copies.reset import project_conninfo
+    from devdb.copies.spare import APPLICATION, TRASH_PREFIX, spare_name
     from devdb.database import connect, database_exists
-    from devdb.dbops import get_meta
-    from devdb.reset import project_conninfo
-    from devdb.spare import APPLICATION, TRASH_PREFIX, spare_name
 
     info = project_conninfo(settings)  # type: ignore[arg-type]
     busy = (
@@ -95,10 +95,10 @@ def wait_for_spares(settings: object, source: str | None = None) -> None:
 
 
 def drop_spares(settings: object) -> None:
+    from devdb.copies.dbops import drop
+    from devdb.copies.reset import project_conninfo
+    from devdb.copies.spare import SPARE_PREFIX
     from devdb.database import connect
-    from devdb.dbops import drop
-    from devdb.reset import project_conninfo
-    from devdb.spare import SPARE_PREFIX
 
     info = project_conninfo(settings)  # type: ignore[arg-type]
     with connect(info.for_database("postgres"), autocommit=True) as conn:

@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     import psycopg
 
     from devdb.conninfo import ConnInfo
+    from devdb.copies.testpool import Pool
     from devdb.settings import Settings
-    from devdb.testpool import Pool
 
 PREFIX = "devdb_test_"
 SAVEPOINT = "devdb_test"
@@ -76,7 +76,7 @@ class DevdbSession:
         return f"{PREFIX}{self.worker}_{os.getpid()}_{next(self._counter)}"
 
     def clone(self, name: str) -> ConnInfo:
-        from devdb.dbops import clone_database
+        from devdb.copies.dbops import clone_database
 
         clone_database(self.admin, self.template, name, self.conninfo.user)
         return self.conninfo.for_database(name)
@@ -89,13 +89,13 @@ class DevdbSession:
     def pool(self) -> Pool:
         """``fresh_db``'s databases, cloned ahead of time and dropped in the background."""
         if self._pool is None:
-            from devdb.testpool import Pool
+            from devdb.copies.testpool import Pool
 
             self._pool = Pool(self.conninfo, self.template, self.new_name)
         return self._pool
 
     def keep(self, name: str, nodeid: str) -> None:
-        from devdb.dbops import now_iso, set_meta
+        from devdb.copies.dbops import now_iso, set_meta
 
         set_meta(self.admin, name, {"kind": "kept", "test": nodeid, "created": now_iso()})
 
@@ -119,8 +119,8 @@ class DevdbSession:
 @pytest.fixture(scope="session")
 def devdb_session(request: pytest.FixtureRequest) -> Iterator[DevdbSession]:
     """Start the server when needed, build (or find) the test template; one per worker."""
+    from devdb.copies.reset import connect_admin, ensure_template, prune_templates
     from devdb.errors import DevdbError
-    from devdb.reset import connect_admin, ensure_template, prune_templates
 
     config = request.config
     try:
@@ -255,8 +255,8 @@ def _ensure_server(settings: Settings) -> ConnInfo:
 def _drop_leftovers(admin: psycopg.Connection[Any], conninfo: ConnInfo) -> None:
     """Drop test databases of runs that died (their pid is gone); only on this machine's server,
     where the pid means something. Databases kept by --devdb-keep-failed stay."""
+    from devdb.copies.dbops import get_meta
     from devdb.database import drop_database
-    from devdb.dbops import get_meta
 
     if not conninfo.is_loopback:
         return

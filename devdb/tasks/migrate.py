@@ -29,8 +29,8 @@ def _target(force: bool | None = None, action: str = "") -> tuple[Any, Any]:
 
 def _destructive(force: bool, action: str) -> tuple[Any, Any]:
     """The guard, then the automatic undo snapshot, before a Down runs."""
+    from devdb.copies.snapshots import save_undo
     from devdb.output import info
-    from devdb.snapshots import save_undo
 
     settings, conninfo = _target(force, action)
     save_undo(settings, conninfo)

@@ -27,7 +27,7 @@ def reset(  # noqa: PLR0917 - a task's parameters are its CLI flags
     force: bool = False,
 ) -> None:
     """Reset the database to migrated + seeded (template clone; the old one is the undo)."""
-    from devdb import reset as reset_mod
+    from devdb.copies import reset as reset_mod
     from devdb.guard import confirm_drop, require_owned
     from devdb.output import info
 

@@ -110,7 +110,7 @@ def destroy(
     ):
         raise GuardError("not destroyed: confirmation refused", "Pass --yes to skip the question.")
     if not no_undo:
-        from devdb.pgdump import save_undo_file
+        from devdb.copies.pgdump import save_undo_file
 
         kept = save_undo_file(settings, target.conninfo())
         if kept:

@@ -43,8 +43,8 @@ class _RestoreTask(Task[Any]):
 
 
 def _target(force: bool, action: str) -> Any:
+    from devdb.copies.reset import project_conninfo
     from devdb.guard import require_owned
-    from devdb.reset import project_conninfo
 
     settings = settings_for()
     require_owned(settings, force=force, action=action)
@@ -62,9 +62,9 @@ def _clients(gone: list[str], database: str) -> None:
 @exits
 def save(c: Context, name: str, replace: bool = False) -> None:
     """Save the database as snapshot NAME (a copy on the same server, in milliseconds)."""
-    from devdb import snapshots
+    from devdb.copies import snapshots
+    from devdb.copies.reset import project_conninfo
     from devdb.output import info
-    from devdb.reset import project_conninfo
 
     conninfo = project_conninfo(settings_for())
     snap, gone = snapshots.save(conninfo, name, replace=replace)
@@ -88,7 +88,7 @@ def restore(
     c: Context, name: str | None = None, undo: bool = False, yes: bool = False, force: bool = False
 ) -> None:
     """Replace the database with snapshot NAME (or --undo); the current one becomes the undo."""
-    from devdb import pgdump, snapshots
+    from devdb.copies import pgdump, snapshots
     from devdb.errors import SnapshotError
     from devdb.guard import confirm_drop
     from devdb.output import info, warn
@@ -125,9 +125,9 @@ def restore(
 @exits
 def list_(c: Context, json: bool = False) -> None:
     """List snapshots: name, size, created, source database and digest."""
-    from devdb import snapshots
+    from devdb.copies import snapshots
+    from devdb.copies.reset import project_conninfo
     from devdb.output import print_json
-    from devdb.reset import project_conninfo
 
     found = snapshots.list_snapshots(project_conninfo(settings_for()))
     if json:
@@ -146,10 +146,10 @@ def list_(c: Context, json: bool = False) -> None:
 @exits
 def delete(c: Context, name: str, yes: bool = False) -> None:
     """Delete snapshot NAME."""
-    from devdb import snapshots
+    from devdb.copies import snapshots
+    from devdb.copies.reset import project_conninfo
     from devdb.errors import GuardError
     from devdb.output import confirm, info
-    from devdb.reset import project_conninfo
 
     conninfo = project_conninfo(settings_for())
     dbname = snapshots.snapshot_database(name)
@@ -165,9 +165,9 @@ def dump(c: Context, file: str) -> None:
     """Write the database to FILE (pg_dump custom format) to share it with a teammate."""
     from pathlib import Path
 
-    from devdb import pgdump
+    from devdb.copies import pgdump
+    from devdb.copies.reset import project_conninfo
     from devdb.output import info
-    from devdb.reset import project_conninfo
 
     settings = settings_for()
     conninfo = project_conninfo(settings)
@@ -181,7 +181,7 @@ def load(c: Context, file: str, yes: bool = False, force: bool = False) -> None:
     """Replace the database with the content of FILE; the current one becomes the undo."""
     from pathlib import Path
 
-    from devdb import pgdump
+    from devdb.copies import pgdump
     from devdb.guard import confirm_drop
     from devdb.output import info, warn
 

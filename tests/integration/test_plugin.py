@@ -80,7 +80,7 @@ import sys
 
 def test_plugin_loads_nothing_heavy_without_its_fixtures(pytestconfig):
     assert pytestconfig.pluginmanager.has_plugin("devdb")
-    for module in ("psycopg", "devdb.reset", "devdb.server", "devdb.settings"):
+    for module in ("psycopg", "devdb.copies.reset", "devdb.server", "devdb.settings"):
         assert module not in sys.modules, module
 """
 
@@ -117,7 +117,7 @@ def _pytest(root: Path, env: dict[str, str], *args: str) -> subprocess.Completed
 
 
 def _test_databases(settings: Settings) -> list[str]:
-    from devdb.reset import project_conninfo
+    from devdb.copies.reset import project_conninfo
 
     with connect(project_conninfo(settings).for_database("postgres")) as conn:
         rows = conn.execute(
@@ -151,7 +151,7 @@ def test_plugin_fixtures_in_parallel_with_xdist(sample: tuple[Settings, dict[str
     kept = match.group(1)
     assert f"invoke db.url --database {kept}" in failed.stdout
     assert _test_databases(settings) == [kept]
-    from devdb.reset import project_conninfo
+    from devdb.copies.reset import project_conninfo
 
     with connect(project_conninfo(settings).for_database(kept)) as conn:
         assert conn.execute("SELECT to_regclass('public.evidence')").fetchone() == ("evidence",)

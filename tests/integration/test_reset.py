@@ -12,8 +12,8 @@ from dataclasses import replace
 
 import pytest
 
-from devdb import dbops, reset, snapshots, spare
 from devdb.conninfo import ConnInfo
+from devdb.copies import dbops, reset, snapshots, spare
 from devdb.database import connect, database_exists
 from devdb.settings import Settings
 from tests.integration.dbdigest import content_digest

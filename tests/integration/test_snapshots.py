@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from devdb import dbops, pgdump, snapshots
 from devdb.conninfo import ConnInfo
+from devdb.copies import dbops, pgdump, snapshots
 from devdb.database import connect
 from devdb.errors import SnapshotError
 from devdb.settings import Settings
@@ -166,7 +166,8 @@ def test_snapshot_tasks_from_the_command_line(db: ConnInfo, tmp_path: Path) -> N
 
 def test_destroy_undo_dump_comes_back_with_restore_undo(project_on_server: Settings) -> None:
     """db.destroy keeps a dump in the state folder; after db.up, restore --undo loads it."""
-    from devdb import reset, server
+    from devdb import server
+    from devdb.copies import reset
 
     settings = project_on_server
     info = reset.project_conninfo(settings)
@@ -202,7 +203,7 @@ def test_destroy_undo_dump_comes_back_with_restore_undo(project_on_server: Setti
 def test_restore_after_saving_again_under_the_same_name_gets_the_new_content(
     db: ConnInfo,
 ) -> None:
-    from devdb import spare
+    from devdb.copies import spare
     from tests.integration.test_reset import wait_for_spare
 
     snapshots.save(db, "rt")

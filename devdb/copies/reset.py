@@ -19,10 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from devdb import spare
 from devdb.conninfo import ConnInfo
-from devdb.database import connect, database_exists
-from devdb.dbops import (
+from devdb.copies import spare
+from devdb.copies.dbops import (
     admin_connect,
     alter,
     disconnect,
@@ -32,10 +31,11 @@ from devdb.dbops import (
     rename,
     set_meta,
 )
+from devdb.copies.snapshots import replace_database
+from devdb.database import connect, database_exists
 from devdb.errors import ConnectionFailed
 from devdb.output import info
 from devdb.settings import Settings
-from devdb.snapshots import replace_database
 
 if TYPE_CHECKING:
     import psycopg

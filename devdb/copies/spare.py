@@ -24,8 +24,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from devdb.conninfo import ConnInfo
-from devdb.database import database_exists
-from devdb.dbops import (
+from devdb.copies.dbops import (
     admin_connect,
     alter,
     clone_database,
@@ -34,6 +33,7 @@ from devdb.dbops import (
     rename,
     set_meta,
 )
+from devdb.database import database_exists
 
 if TYPE_CHECKING:
     import psycopg
@@ -90,7 +90,7 @@ def refill_in_background(conninfo: ConnInfo, source: str) -> None:
     payload = json.dumps({"conninfo": conninfo.kwargs(), "source": source})
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "devdb.spare"],
+            [sys.executable, "-m", "devdb.copies.spare"],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

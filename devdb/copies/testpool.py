@@ -57,8 +57,8 @@ class Pool:
             thread.join()
 
     def _run(self) -> None:
+        from devdb.copies.dbops import admin_connect, clone_database
         from devdb.database import drop_database
-        from devdb.dbops import admin_connect, clone_database
 
         try:
             conn = admin_connect(self.conninfo)

@@ -16,11 +16,11 @@ import subprocess
 from pathlib import Path
 
 from devdb.conninfo import ConnInfo
+from devdb.copies.dbops import admin_connect, copy_acl, now_iso, set_meta
+from devdb.copies.snapshots import UNDO_DB, replace_database
 from devdb.database import database_exists
-from devdb.dbops import admin_connect, copy_acl, now_iso, set_meta
 from devdb.errors import BinariesNotFound, SnapshotError
 from devdb.settings import Settings
-from devdb.snapshots import UNDO_DB, replace_database
 
 
 def client_version(path: str) -> int:
@@ -73,7 +73,7 @@ def _conn_args(conninfo: ConnInfo) -> list[str]:
 
 
 def _server_major(conninfo: ConnInfo) -> int:
-    from devdb.reset import server_major
+    from devdb.copies.reset import server_major
 
     with admin_connect(conninfo) as conn:
         return server_major(conn)
@@ -105,7 +105,7 @@ def load(settings: Settings, conninfo: ConnInfo, path: Path) -> tuple[list[str],
     if not path.is_file():
         raise SnapshotError(f"no dump file {path}", "Give the path of a file made by db.dump.")
     with admin_connect(conninfo) as conn:
-        from devdb.reset import server_major
+        from devdb.copies.reset import server_major
 
         pg_restore = find_client(settings, "pg_restore", server_major(conn))
         _check_dump(pg_restore, path)
@@ -164,7 +164,7 @@ def newer_undo_file(settings: Settings, conninfo: ConnInfo) -> Path | None:
     """The destroy's undo dump when it is newer than the undo database on the server."""
     from datetime import UTC, datetime
 
-    from devdb.dbops import get_meta
+    from devdb.copies.dbops import get_meta
 
     path = settings.state_dir / UNDO_FILE
     if not path.is_file():

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from devdb.conninfo import ConnInfo
-from devdb.database import database_exists
-from devdb.dbops import (
+from devdb.copies.dbops import (
     admin_connect,
     alter,
     clone_database,
@@ -34,6 +33,7 @@ from devdb.dbops import (
     rename,
     set_meta,
 )
+from devdb.database import database_exists
 from devdb.errors import SnapshotError
 from devdb.settings import Settings
 
@@ -75,7 +75,7 @@ def replace_database(
     (a rename: no copy). With ``use_spare``, a spare copy of ``source`` made ahead of time is
     renamed into place when there is one (see devdb.spare). Returns the clients that were
     disconnected from ``target``, and whether a spare was used."""
-    from devdb import spare
+    from devdb.copies import spare
 
     gone: list[str] = []
     if database_exists(conn, target):
@@ -190,7 +190,7 @@ def restore(conninfo: ConnInfo, name: str) -> list[str]:
         gone, _ = replace_database(conn, conninfo.dbname, snap, conninfo.user, use_spare=True)
         meta = get_meta(conn, snap)
         set_meta(conn, conninfo.dbname, {"kind": "restored", "snapshot": name, **_keep(meta)})
-    from devdb import spare
+    from devdb.copies import spare
 
     spare.refill_in_background(conninfo, snap)  # the next restore of it is a rename
     return gone
@@ -249,7 +249,7 @@ def delete(conninfo: ConnInfo, name: str) -> None:
                 f"no snapshot {name!r}", "`invoke db.snapshot.list` shows the snapshots."
             )
         drop(conn, snap)
-        from devdb import spare
+        from devdb.copies import spare
 
         spare.prune(conn)
 
