@@ -1,8 +1,19 @@
 """The arithmetic behind ``Plan``: inclusive and exclusive time and buffers per node.
 
-A node's inclusive time is ``actual total time x loops / processes`` (set on the nodes by
-``plan.py``); exclusive numbers subtract what the node's children account for. InitPlans and
-CTEs are charged to the nodes that made them run (see ``plan.py``'s docstring for the rules).
+A node's inclusive time is ``actual total time x loops / processes`` (the processes are set on
+the nodes by ``plan.py``); exclusive numbers subtract what the node's children account for.
+Which rule handles which node kind:
+
+- Outer/Inner/Member/Subquery/SubPlan children: subtracted from their parent (they run inside
+  it). A SubPlan in a Gather's output list runs in the leader only (``plan.py``).
+- An InitPlan (``InitPlan n``): not subtracted from the node it hangs under, but from the node
+  that evaluated it (``_evaluator``): the Gather above the parallel part that names its
+  parameter (PostgreSQL evaluates such params in the leader before starting the workers;
+  up to 16 ``VERBOSE`` lists them as ``Params Evaluated``, 17+ no longer prints it), else the
+  deepest node naming it, else its parent.
+- A CTE (an InitPlan named ``CTE x``): charged to the ``CTE Scan`` nodes reading it, in plan
+  order. A recursive CTE's ``WorkTable Scan`` shares the CTE's name but runs inside the CTE's
+  own plan (it reads the previous iteration's rows): it keeps its own time.
 """
 
 from __future__ import annotations
@@ -48,12 +59,16 @@ def compute(root: Node) -> None:
     for init in (n for n in nodes if n.relationship == "InitPlan"):
         if init.subplan_name.startswith("CTE "):
             name = init.subplan_name[4:]
-            _charge(init, [n for n in nodes if n.raw.get("CTE Name") == name])
+            _charge(init, [n for n in nodes if _reads_cte(n, name)])
         else:
             _charge(init, [_evaluator(init)])
     for node in nodes:
         node.exclusive_time = max(node.exclusive_time, 0.0)
         node.exclusive_buffers = {k: max(v, 0) for k, v in node.exclusive_buffers.items()}
+
+
+def _reads_cte(node: Node, name: str) -> bool:
+    return node.node_type == "CTE Scan" and node.raw.get("CTE Name") == name
 
 
 def _param_refs(init: Node) -> list[re.Pattern[str]]:
@@ -78,16 +93,36 @@ def _mentions(node: Node, refs: list[re.Pattern[str]]) -> bool:
 
 
 def _evaluator(init: Node) -> Node:
-    """The node whose expression first needs an InitPlan's value: it runs the InitPlan, so its
-    time includes it. The deepest node naming the parameter; else the node it hangs under."""
+    """The node that evaluated an InitPlan (its time includes the InitPlan's): a Gather that
+    lists the parameter in ``Params Evaluated``, or the Gather nearest above the deepest node
+    naming it (the same rule where 17+ no longer prints that list); else that deepest node;
+    else the node the InitPlan hangs under."""
     parent = init.parent
     assert parent is not None
     inside = {id(n) for n in init.walk()}
     refs = _param_refs(init)
-    users = [n for n in parent.walk() if id(n) not in inside and _mentions(n, refs)]
+    outside = [n for n in parent.walk() if id(n) not in inside]
+    for node in outside:
+        evaluated = node.raw.get("Params Evaluated") or []
+        if any(r.fullmatch(str(p)) for p in evaluated for r in refs):
+            return node
+    users = [n for n in outside if _mentions(n, refs)]
     if not users:
         return parent
-    return max(users, key=lambda n: n.depth)
+    user = max(users, key=lambda n: n.depth)
+    return _gather_above(user, parent) or user
+
+
+def _gather_above(node: Node, stop: Node) -> Node | None:
+    """The nearest Gather or Gather Merge above ``node`` (up to ``stop``, included)."""
+    current = node.parent
+    while current is not None:
+        if current.node_type in {"Gather", "Gather Merge"}:
+            return current
+        if current is stop:
+            return None
+        current = current.parent
+    return None
 
 
 def _charge(init: Node, consumers: list[Node]) -> None:

@@ -2,17 +2,18 @@
 
 PostgreSQL reports a node's ``Actual Total Time`` and ``Actual Rows`` per loop, and, below a
 Gather, averaged over the processes that ran it. So a node's inclusive time is
-``actual total time x loops``, divided by the processes (workers launched + the leader) when it ran
-in parallel. Buffer counts are already totals over loops and processes, and include children.
+``actual total time x loops``, divided by the processes that ran it. Buffer counts are already
+totals over loops and processes, and include children.
 
-A node's exclusive time (and buffers) is its inclusive value minus what its children account for:
-Outer/Inner/Member/Subquery/SubPlan children run inside the node, so they are subtracted from it.
-An InitPlan runs once, when some node first evaluates its parameter, and is counted in *that*
-node's time (and its ancestors'), not necessarily in the node it hangs under: its cost is taken
-out of the deepest node whose expressions name the parameter (``$0`` up to PostgreSQL 16,
-``(InitPlan 1)`` from 17). A CTE (an InitPlan named ``CTE x``) runs on demand when a ``CTE Scan``
-pulls rows, so its cost is taken out of the CTE Scans that read it (in plan order). Exclusive
-values never go below zero (timer noise). Nodes with ``Actual Loops = 0`` never ran.
+Processes per node kind (``_processes``): a Gather's or Gather Merge's ``Outer`` child (and its
+subtree) runs in the workers launched plus the leader; only in the workers when
+``parallel_leader_participation = off`` (the plan's ``Settings``, or loops = workers launched x
+Gather loops); in one process under ``Single Copy``. The Gather itself, its InitPlans and the
+SubPlans of its output list run in the leader only.
+
+A node's exclusive time (and buffers) is its inclusive value minus what its children account for;
+``arithmetic.py`` says which rule handles InitPlans, CTEs and recursive CTEs. Exclusive values
+never go below zero (timer noise). Nodes with ``Actual Loops = 0`` never ran.
 """
 
 from __future__ import annotations
@@ -111,6 +112,16 @@ class Node:
                 "Rows Removed by Join Filter",
                 "Rows Removed by Index Recheck",
             )
+        )
+        return per_loop * self.loops
+
+    @property
+    def filter_removed(self) -> float:
+        """Rows the node's own filter or join filter threw away, over all loops (not the rows
+        a lossy bitmap's recheck threw away: no index avoids those)."""
+        per_loop = sum(
+            float(self.raw.get(k, 0))
+            for k in ("Rows Removed by Filter", "Rows Removed by Join Filter")
         )
         return per_loop * self.loops
 
@@ -237,7 +248,9 @@ def parse_plan(document: Any) -> Plan:
     if not isinstance(top, dict) or "Plan" not in top:
         raise ValueError("not EXPLAIN (FORMAT JSON) output: no 'Plan' key")
     counter = iter(range(1, 1_000_000))
-    root = _build(top["Plan"], None, 0, 1, counter)
+    settings = top.get("Settings") or {}
+    leader_off = str(settings.get("parallel_leader_participation", "on")) == "off"
+    root = _build(top["Plan"], None, (0, 1), counter, leader_off)
     compute(root)
     planning = top.get("Planning", {})
     return Plan(
@@ -251,16 +264,44 @@ def parse_plan(document: Any) -> Plan:
 
 
 def _build(
-    raw: dict[str, Any], parent: Node | None, depth: int, workers: int, counter: Iterator[int]
+    raw: dict[str, Any],
+    parent: Node | None,
+    at: tuple[int, int],
+    counter: Iterator[int],
+    leader_off: bool,
 ) -> Node:
+    """A node and its subtree; ``at`` is (depth, processes that shared this node)."""
+    depth, workers = at
     node = Node(id=next(counter), raw=raw, parent=parent, depth=depth, workers=workers)
-    if raw.get("Node Type") in {"Gather", "Gather Merge"}:
-        launched = raw.get("Workers Launched", raw.get("Workers Planned", 0))
-        child_workers = int(launched or 0) + (0 if raw.get("Single Copy") else 1)
-        child_workers = max(child_workers, 1)
-    else:
-        child_workers = workers
     node.children = [
-        _build(c, node, depth + 1, child_workers, counter) for c in raw.get("Plans", [])
+        _build(c, node, (depth + 1, _processes(raw, c, workers, leader_off)), counter, leader_off)
+        for c in raw.get("Plans", [])
     ]
     return node
+
+
+def _processes(raw: dict[str, Any], child: dict[str, Any], workers: int, leader_off: bool) -> int:
+    """How many processes shared a child's ``Actual Loops`` (see the module docstring).
+
+    Only a Gather's (or Gather Merge's) ``Outer`` child runs in the workers: its InitPlans and
+    the SubPlans of its output list run in the leader alone, like the Gather itself.
+    """
+    if raw.get("Node Type") not in {"Gather", "Gather Merge"}:
+        return workers
+    if child.get("Parent Relationship") != "Outer":
+        return workers
+    if raw.get("Single Copy"):
+        return 1
+    launched = int(raw.get("Workers Launched", raw.get("Workers Planned", 0)) or 0)
+    if launched and (leader_off or _ran_in_workers_only(raw, child, launched)):
+        return launched
+    return launched + 1
+
+
+def _ran_in_workers_only(raw: dict[str, Any], child: dict[str, Any], launched: int) -> bool:
+    """True when the leader did not run the parallel part (``parallel_leader_participation =
+    off``; plans without ``SETTINGS`` show it only in the loops): the child ran once per worker
+    and Gather loop, not once more in the leader."""
+    gather_loops = float(raw.get("Actual Loops", 0) or 0)
+    child_loops = float(child.get("Actual Loops", 0) or 0)
+    return gather_loops > 0 and child_loops == launched * gather_loops

@@ -22,17 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devdb.errors import ExplainError
+from devdb.explain.sqlscan import TRANSACTION_CONTROL, first_word, statements, tokens
 
 DEFAULT_BUFFERS_BUDGET = 0.20
 _HEADER = re.compile(r"^--\s*([A-Za-z][\w-]*)\s*:\s*(.*?)\s*$")
 _PARAM = re.compile(r"^([A-Za-z_]\w*)\s*=\s*(.+)$")
-# One pass over the SQL: string literals and quoted identifiers are kept as they are, comments
-# are dropped, and psql variables (:'name', :name, but not a ::cast) are found.
-_TOKENS = re.compile(
-    r"""(?P<literal>'(?:[^']|'')*'|"(?:[^"]|"")*")"""
-    r"|(?P<comment>--[^\n]*)"
-    r"|(?<![:\w]):(?:'(?P<quoted>[A-Za-z_]\w*)'|(?P<raw>[A-Za-z_]\w*))"
-)
 _NAME = re.compile(r"^[A-Za-z0-9_][\w.-]*$")
 
 
@@ -50,11 +44,7 @@ class NamedQuery:
 
     def variables(self) -> list[str]:
         """Names of the psql variables the body uses, in order of first use."""
-        seen: dict[str, None] = {}
-        for match in _TOKENS.finditer(self.sql):
-            name = match.group("quoted") or match.group("raw")
-            if name:
-                seen.setdefault(name, None)
+        seen = {t.name: None for t in tokens(self.sql) if t.kind == "variable"}
         return list(seen)
 
 
@@ -112,6 +102,10 @@ def parse_query(path: Path) -> NamedQuery:
         buffers_budget=_budget(meta.get("buffers-budget"), path),
         parallel=meta.get("parallel", "off").lower() in {"on", "true", "yes", "1"},
     )
+    check_one_statement(path.name, query.sql)
+    for name, value in params.items():
+        if is_query_param(value):
+            check_one_statement(f"{path.name} (param {name})", value[1:-1])
     missing = [v for v in query.variables() if v not in params]
     if missing:
         raise ExplainError(
@@ -133,22 +127,41 @@ def _budget(value: str | None, path: Path) -> float:
     return float(match.group(1)) / 100
 
 
+def check_one_statement(where: str, sql: str) -> None:
+    """Refuse anything that could end db.explain's rolled-back transaction: transaction control
+    (COMMIT, ROLLBACK, BEGIN, SAVEPOINT, END, ABORT, PREPARE TRANSACTION, ...) and more than one
+    statement (counted as the server splits them: not inside literals, dollar quotes or
+    comments)."""
+    found = statements(sql)
+    for statement in found:
+        word = first_word(statement)
+        if word in TRANSACTION_CONTROL:
+            raise ExplainError(
+                f"{where}: {word} is transaction control; db.explain runs every query in a "
+                "transaction it rolls back, and a query file may not end it",
+                "Remove the statement: the query file holds just the query to EXPLAIN.",
+            )
+    if len(found) > 1:
+        raise ExplainError(
+            f"{where} holds {len(found)} statements; a query file holds exactly one",
+            "Put each query in its own .sql file in the queries folder.",
+        )
+
+
 def render_sql(query: NamedQuery, values: dict[str, str | None]) -> str:
-    """The body without comments, psql variables replaced: ``:'x'`` by a quoted literal, ``:x``
-    as written; text inside string literals and quoted identifiers is never touched."""
-
-    def replace(match: re.Match[str]) -> str:
-        if match.group("literal"):
-            return match.group("literal")
-        if match.group("comment"):
-            return ""
-        quoted, raw = match.group("quoted"), match.group("raw")
-        value = values[quoted or raw]
-        if value is None:
-            return "NULL"
-        return quote_literal(value) if quoted else value
-
-    return _TOKENS.sub(replace, query.sql).strip().rstrip(";").strip()
+    """The body without ``--`` comments, psql variables replaced where psql replaces them
+    (``:'x'`` by a quoted literal, ``:x`` as written); string literals, quoted identifiers,
+    dollar-quoted bodies and ``/* */`` comments are never touched."""
+    parts = []
+    for token in tokens(query.sql):
+        if token.kind == "variable":
+            value = values[token.name]
+            parts.append(
+                "NULL" if value is None else quote_literal(value) if token.quoted else value
+            )
+        elif not (token.kind == "comment" and token.text.startswith("--")):
+            parts.append(token.text)
+    return "".join(parts).strip().rstrip(";").strip()
 
 
 def quote_literal(value: str) -> str:

@@ -1,4 +1,11 @@
-"""Findings: what in a plan deserves a look, each pointing at one node with a one-line reason."""
+"""Findings: what in a plan deserves a look, each pointing at one node with a one-line reason.
+
+A finding is made only where its advice can help: no row misestimate on BitmapAnd/BitmapOr
+(PostgreSQL always reports 0 rows for them), on a grouping node's HAVING filter (estimated by a
+fixed guess no statistics improve) or on a node a LIMIT stopped early; no "an index would help"
+for filters outside relation scans (HAVING, CTE Scan, subquery and join nodes) or for rows a
+lossy bitmap's recheck threw away (``lossy-bitmap`` says what helps there: work_mem).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +22,9 @@ FILTER_MIN_ROWS = 1_000
 HEAP_FETCH_MIN = 1_000
 SLOW_PLANNING_MS = 50.0
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+NO_ROW_COUNT = frozenset({"BitmapAnd", "BitmapOr"})  # EXPLAIN always prints 0 actual rows
+GROUPING = frozenset({"Aggregate", "Group", "WindowAgg"})
+RELATION_SCANS = frozenset({"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan"})
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,7 @@ def _seq_scan(node: Node, relation_rows: dict[str, float]) -> Iterator[Finding]:
 
 
 def _under_limit(node: Node) -> bool:
+    """A LIMIT above stopped the node early: fewer rows than planned is expected."""
     parent = node.parent
     while parent is not None:
         if parent.node_type == "Limit":
@@ -91,15 +102,22 @@ def _under_limit(node: Node) -> bool:
     return False
 
 
+def misestimate_counts(node: Node) -> bool:
+    """False where a row misestimate is not the planner's fault to fix (see the docstring)."""
+    if node.node_type in NO_ROW_COUNT:
+        return False
+    if node.node_type in GROUPING and "Filter" in node.raw:
+        return False
+    return node.underestimated or not _under_limit(node)
+
+
 def _misestimate(node: Node, _rows: dict[str, float]) -> Iterator[Finding]:
     factor = node.misestimate
-    if factor < 10 or not node.analyzed:
+    if factor < 10 or not node.analyzed or not misestimate_counts(node):
         return
     gap = abs(node.actual_rows - node.plan_rows) * max(node.loops, 1)
     if gap < MISESTIMATE_MIN_ROWS:
         return
-    if not node.underestimated and _under_limit(node):
-        return  # a LIMIT above stopped the node early: fewer rows than planned is expected
     severity = next(s for level, s in MISESTIMATE_LEVELS if factor >= level)
     way = "under" if node.underestimated else "over"
     yield _finding(
@@ -151,9 +169,9 @@ def _lossy_bitmap(node: Node, _rows: dict[str, float]) -> Iterator[Finding]:
 
 
 def _filter(node: Node, relation_rows: dict[str, float]) -> Iterator[Finding]:
-    if is_large_seq_scan(node, relation_rows):
-        return  # the seq-scan finding already says how much the filter threw away
-    removed, kept = node.rows_removed, node.total_rows
+    if node.node_type not in RELATION_SCANS or is_large_seq_scan(node, relation_rows):
+        return  # no index helps elsewhere; the seq-scan finding already says how much
+    removed, kept = node.filter_removed, node.total_rows
     if removed >= FILTER_MIN_ROWS and removed >= kept:
         share = removed / (removed + kept)
         yield _finding(

@@ -127,3 +127,70 @@ def test_literals_and_quoted_identifiers_are_left_alone(tmp_path: Path) -> None:
     )
     assert q.variables() == ["v"]
     assert render_sql(q, {"v": "7"}) == "SELECT ':v', '--not a comment', \"odd:v\", 7 \nFROM t"
+
+
+# -- issue 12: psql's rules for variables; issue 10: a query file cannot commit -----------------
+
+PSQL_CASES = (
+    "-- param: v = 7\n"
+    "SELECT :v, $$ :v $$, $fn$ :'v' $fn$, /* :v /* nested :v */ still :v */ :'v',\n"
+    "       E'it\\'s :v', 'a '' :v', \"x:v\", 1::int, $1;\n"
+)
+
+
+def test_variables_are_replaced_only_where_psql_replaces_them(tmp_path: Path) -> None:
+    q = parse_query(write(tmp_path, "p.sql", PSQL_CASES))
+    assert q.variables() == ["v"]
+    assert render_sql(q, {"v": "7"}) == (
+        "SELECT 7, $$ :v $$, $fn$ :'v' $fn$, /* :v /* nested :v */ still :v */ '7',\n"
+        "       E'it\\'s :v', 'a '' :v', \"x:v\", 1::int, $1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "word"),
+    [
+        ("COMMIT", "COMMIT"),
+        ("select 1; commit", "COMMIT"),
+        ("ROLLBACK", "ROLLBACK"),
+        ("begin; delete from t", "BEGIN"),
+        ("start transaction", "START"),
+        ("savepoint a", "SAVEPOINT"),
+        ("release savepoint a", "RELEASE"),
+        ("end", "END"),
+        ("abort", "ABORT"),
+        ("prepare transaction 'x'", "PREPARE"),
+        ("commit prepared 'x'", "COMMIT"),
+        ("/* c */ (Commit)", "COMMIT"),
+    ],
+)
+def test_transaction_control_is_refused(tmp_path: Path, body: str, word: str) -> None:
+    with pytest.raises(ExplainError, match=f"{word} is transaction control") as exc:
+        parse_query(write(tmp_path, "tx.sql", body))
+    assert "rolls back" in exc.value.message and exc.value.hint
+
+
+def test_more_than_one_statement_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ExplainError, match="holds 2 statements") as exc:
+        parse_query(write(tmp_path, "two.sql", "select 1;\nupdate t set a = 1;\n"))
+    assert "own .sql file" in exc.value.hint
+
+
+def test_a_param_query_cannot_commit_either(tmp_path: Path) -> None:
+    with pytest.raises(ExplainError, match=r"two\.sql \(param x\): COMMIT"):
+        parse_query(write(tmp_path, "two.sql", "-- param: x = (select 1; commit)\nselect :x"))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "select ';' as semi; -- one statement, a trailing semicolon\n",
+        "select $$ a; b $$, 'c; d', \"e;f\" /* g; h */",
+        "select $body$ commit; $body$",
+        "-- commit;\nselect 1;;",
+    ],
+)
+def test_semicolons_in_literals_and_comments_are_not_statement_ends(
+    tmp_path: Path, body: str
+) -> None:
+    parse_query(write(tmp_path, "ok.sql", body))

@@ -131,3 +131,50 @@ def test_most_severe_first() -> None:
     assert [order[f.severity] for f in found] == sorted(order[f.severity] for f in found)
     assert found[0].rule == "misestimate" and found[0].node_id == 1
     assert all(isinstance(f.to_dict()["message"], str) for f in found)
+
+
+# -- issue 12: findings only where the advice can help -----------------------------------------
+
+EVENTS = {"audit.events": 12_000.0}
+
+
+@pytest.mark.parametrize("version", ["pg15", "pg18"])
+def test_no_misestimate_on_bitmap_or_which_always_reports_zero_rows(version: str) -> None:
+    plan = parse_plan(load(f"{version}_bitmap_or"))
+    bitmap_or = next(n for n in plan.nodes() if n.node_type == "BitmapOr")
+    assert bitmap_or.plan_rows >= 1000 and bitmap_or.actual_rows == 0  # a 1000x "miss"
+    assert [f for f in find(plan, EVENTS) if f.node_id == bitmap_or.id] == []
+
+
+@pytest.mark.parametrize("version", ["pg15", "pg18"])
+def test_having_filter_gets_no_index_advice_and_no_misestimate(version: str) -> None:
+    plan = parse_plan(load(f"{version}_having"))
+    agg = plan.root
+    assert agg.raw["Filter"] == "(count(*) > 2)" and agg.filter_removed == 6000
+    assert [f for f in find(plan, EVENTS) if f.node_id == agg.id] == []
+
+
+@pytest.mark.parametrize("version", ["pg15", "pg18"])
+def test_cte_scan_filter_gets_no_index_advice(version: str) -> None:
+    plan = parse_plan(load(f"{version}_cte_filter"))
+    scan = next(n for n in plan.nodes() if n.node_type == "CTE Scan")
+    assert scan.filter_removed == 8000
+    assert "filter" not in rules([f for f in find(plan, EVENTS) if f.node_id == scan.id])
+
+
+@pytest.mark.parametrize("version", ["pg15", "pg18"])
+def test_lossy_recheck_removals_get_work_mem_advice_not_an_index(version: str) -> None:
+    plan = parse_plan(load(f"{version}_lossy_recheck"))
+    heap = next(n for n in plan.nodes() if n.node_type == "Bitmap Heap Scan")
+    assert heap.raw["Rows Removed by Index Recheck"] > heap.actual_rows > 1000
+    found = [f for f in find(plan, EVENTS) if f.node_id == heap.id]
+    assert rules(found) == {"lossy-bitmap"}
+    assert "work_mem" in found[0].message
+
+
+@pytest.mark.parametrize("version", ["pg15", "pg18"])
+def test_a_scan_stopped_by_limit_is_no_misestimate(version: str) -> None:
+    plan = parse_plan(load(f"{version}_limit"))
+    scan = plan.nodes()[1]
+    assert scan.misestimate >= 100  # 4000 planned, 5 read before the LIMIT stopped it
+    assert "misestimate" not in rules(find(plan, EVENTS))
