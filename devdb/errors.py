@@ -19,7 +19,9 @@ it). Third-party exceptions are mapped into this tree once, where the dependency
     ├── MigrationError           a migration file is malformed, drifted, or failed
     │   ├── MigrationParseError  a file is malformed (file:line, before anything runs)
     │   ├── MigrationDrift       an applied file changed or is gone, or order is broken
-    │   └── MigrationFailed      a statement failed (file:line:column, SQLSTATE, detail)
+    │   ├── MigrationFailed      a statement failed (file:line:column, SQLSTATE, detail)
+    │   ├── MigratorUnsupported  the configured migrator (alembic, django, ...) cannot do that
+    │   └── MigrationToolFailed  alembic, django or a migrate command failed (its output kept)
     ├── SeedError                a seed failed to generate or load
     ├── SnapshotError            a snapshot, dump or load failed
     └── ExplainError             a named query could not be explained or a gate failed
@@ -149,6 +151,14 @@ class MigrationFailed(MigrationError):
         if self.hint:
             lines.append(f"Hint: {self.hint}")
         return "\n".join(lines)
+
+
+class MigratorUnsupported(MigrationError):
+    pass
+
+
+class MigrationToolFailed(MigrationFailed):
+    """The migration tool exited non-zero; ``details`` are the last lines of its output."""
 
 
 class SeedError(DevdbError):

@@ -83,6 +83,32 @@ VARIABLES: tuple[Var, ...] = (
     Var("DEVDB_LOCK_TIMEOUT", "lock_timeout", "lock_timeout for migrations.", "5s"),
     Var("DEVDB_MIGRATE_WAIT", "migrate_wait", "Seconds a migration run waits for another.", "60"),
     Var("DEVDB_STATEMENT_TIMEOUT", "statement_timeout", "statement_timeout for EXPLAIN.", "60s"),
+    # the migrator seam (devdb/migrator/): what brings a database to the latest schema
+    Var(
+        "DEVDB_MIGRATOR",
+        "migrator",
+        "What migrates: sql (devdb's), alembic, django, command.",
+        "sql",
+    ),
+    Var(
+        "DEVDB_MIGRATOR_INPUTS",
+        "migrator_inputs",
+        "Comma list of extra files/globs whose content keys the template (command: required).",
+    ),
+    Var("DEVDB_MIGRATE_COMMAND", "migrate_command", "command migrator: the command line to run."),
+    Var(
+        "DEVDB_MIGRATE_URL_VAR",
+        "migrate_url_var",
+        "Environment variable that hands the tool the database URL.",
+        "DATABASE_URL",
+    ),
+    Var("DEVDB_ALEMBIC_CONFIG", "alembic_config", "alembic migrator: the ini file.", "alembic.ini"),
+    Var(
+        "DEVDB_DJANGO_MANAGE",
+        "django_manage",
+        "django migrator: the manage.py script.",
+        "manage.py",
+    ),
 )
 _BY_ATTR = {v.attr: v for v in VARIABLES}
 
@@ -118,6 +144,12 @@ class Settings:
     lock_timeout: str = "5s"
     migrate_wait: float = 60.0
     statement_timeout: str = "60s"
+    migrator: str = "sql"
+    migrator_inputs: tuple[str, ...] = ()
+    migrate_command: str = ""
+    migrate_url_var: str = "DATABASE_URL"
+    alembic_config: Path = Path("alembic.ini")
+    django_manage: Path = Path("manage.py")
     host: str = field(default="127.0.0.1")
 
     @property
@@ -175,6 +207,8 @@ def load_settings(
         "queries_dir",
         "schema_file",
         "reports_dir",
+        "alembic_config",
+        "django_manage",
     ):
         values.setdefault(attr, _path(_BY_ATTR[attr].default, root))
     settings = Settings(root=root, project=project, **values)
@@ -235,6 +269,7 @@ _CONVERTERS: dict[str, Callable[[str], Any]] = {
     "scale": _to_float,
     "durable": _to_bool,
     "allowed_hosts": _to_hosts,
+    "migrator_inputs": _to_hosts,  # the same comma list
 }
 _PATHS = {
     "state_dir",
@@ -246,6 +281,8 @@ _PATHS = {
     "reports_dir",
     "pg_bin",
     "root",
+    "alembic_config",
+    "django_manage",
 }
 
 
@@ -263,7 +300,15 @@ def _convert(attr: str, value: Any, root: Path) -> Any:
     return value
 
 
+MIGRATORS = ("sql", "alembic", "django", "command")
+
+
 def _validate(settings: Settings) -> None:
+    if settings.migrator not in MIGRATORS:
+        raise ConfigError(
+            f"DEVDB_MIGRATOR is {settings.migrator!r}, not one of {', '.join(MIGRATORS)}",
+            "Set DEVDB_MIGRATOR to sql (devdb's own runner), alembic, django or command.",
+        )
     if settings.backend not in BACKENDS:
         raise ConfigError(
             f"DEVDB_BACKEND is {settings.backend!r}, not one of {', '.join(BACKENDS)}",

@@ -73,13 +73,13 @@ def server_major(conn: Conn) -> int:
 
 def content_digest(settings: Settings, *, profile: str, scale: float, major: int) -> str:
     """12 hex digits over everything that determines a template's content."""
-    from devdb.migrations import files_digest
+    from devdb.migrator import digest
     from devdb.roles import app_role_name
     from devdb.seeds import seeds_digest
 
     parts = [
         FORMAT,
-        files_digest(settings),
+        digest(settings),  # the migrator's inputs
         seeds_digest(settings, profile, scale),
         profile,
         repr(float(scale)),
@@ -129,7 +129,7 @@ def build(
 ) -> None:
     """Migrate and seed a scratch database, then rename it to ``name`` and freeze it."""
     from devdb.database import create_database
-    from devdb.migrations import migrate
+    from devdb.migrator import get_migrator
     from devdb.seeds import seed
 
     scratch = f"{BUILD_PREFIX}{name.removeprefix(TPL_PREFIX)}_{os.getpid()}"
@@ -138,7 +138,7 @@ def build(
     try:
         target = conninfo.for_database(scratch)
         info(f"building template {name} (profile {profile}, scale {scale:g}): migrate + seed")
-        migrate(settings, target)
+        get_migrator(settings).migrate(target)
         seed(settings, target, profile=profile, scale=scale)
         with connect(target, autocommit=True) as work:
             work.execute("VACUUM (FREEZE, ANALYZE)")

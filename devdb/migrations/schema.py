@@ -203,10 +203,10 @@ def scratch_database(conninfo: ConnInfo, purpose: str = "scratch") -> Iterator[C
 
 def schema_from_migrations(settings: Settings, conninfo: ConnInfo) -> str:
     """The normalized dump of a scratch database with every migration applied."""
-    from devdb.migrations.runner import migrate
+    from devdb.migrator import get_migrator
 
     with scratch_database(conninfo, "schema") as scratch:
-        migrate(settings, scratch, allow_out_of_order=True)
+        get_migrator(settings).migrate(scratch)  # empty: nothing can be out of order
         return dump(settings, scratch)
 
 

@@ -87,19 +87,14 @@ def helpers(settings: Settings) -> list[Path]:
 
 
 def schema_version(settings: Settings) -> str:
-    """A digest of the migration files (names and bytes).
+    """The migrator's digest of its inputs (names and bytes of the migration files).
 
-    Not ``devdb.migrations.files_digest``: importing the migrations package costs more than a
-    whole unchanged seed run. This digest is stricter (any byte counts), so at worst a comment
-    edit in a migration reseeds once.
+    It reads files only (no migrations package, no Alembic or Django import): cheaper than an
+    unchanged seed run. Any byte counts, so at worst a comment edit in a migration reseeds once.
     """
-    folder = settings.migrations_dir
-    if not folder.is_dir():
-        return ""
-    h = hashlib.sha256()
-    for path in sorted(folder.glob("*.sql")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()
+    from devdb.migrator import digest
+
+    return digest(settings)
 
 
 def seeds_digest(settings: Settings, profile: str, scale: float) -> str:

@@ -51,22 +51,17 @@ def up(
     c: Context, to: str | None = None, dry_run: bool = False, allow_out_of_order: bool = False
 ) -> None:
     """Apply pending migrations (db.migrate)."""
-    from devdb.migrations import migrate
+    from devdb.migrator import applied_summary, get_migrator
     from devdb.output import info
 
     settings, conninfo = _target()
-    done = migrate(
-        settings,
-        conninfo,
-        to=to,
-        dry_run=dry_run,
-        allow_out_of_order=allow_out_of_order,
-        progress=info,
+    done = get_migrator(settings).migrate(
+        conninfo, to=to, dry_run=dry_run, allow_out_of_order=allow_out_of_order, progress=info
     )
     if dry_run:
-        for version in done:
+        for version in done or ():
             print(f"would apply {version}")
-    info(f"{'would apply' if dry_run else 'applied'} {len(done)} migration(s)")
+    info(applied_summary(done, dry_run=dry_run))
 
 
 @task(
@@ -79,11 +74,13 @@ def up(
 @exits
 def down(c: Context, steps: int = 1, to: str | None = None, force: bool = False) -> None:
     """Roll back the newest migration(s); keeps an undo snapshot first."""
-    from devdb.migrations import down as migrate_down
+    from devdb.migrator import get_migrator
     from devdb.output import info
 
-    settings, conninfo = _destructive(force, "migrate down")
-    done = migrate_down(settings, conninfo, steps=steps, to=to, progress=info)
+    migrator = get_migrator(settings_for())
+    migrator.check("down")  # before the undo snapshot
+    _, conninfo = _destructive(force, "migrate down")
+    done = migrator.down(conninfo, steps=steps, to=to, progress=info)
     info(f"rolled back {len(done)} migration(s)")
 
 
@@ -92,12 +89,12 @@ def down(c: Context, steps: int = 1, to: str | None = None, force: bool = False)
 def status_(c: Context, json: bool = False) -> None:
     """List migrations: applied, pending, changed, missing or out-of-order."""
     from devdb.backends import get_backend
-    from devdb.migrations import status
+    from devdb.migrator import get_migrator
     from devdb.output import print_json
 
     settings = settings_for()
     # no reachability probe first: status is read-only, and a failed connect says what to do
-    rows = status(settings, get_backend(settings, announce=False).conninfo())
+    rows = get_migrator(settings).status(get_backend(settings, announce=False).conninfo())
     if json:
         print_json(rows)
         return
@@ -112,9 +109,9 @@ def status_(c: Context, json: bool = False) -> None:
 @exits
 def new(c: Context, name: str) -> None:
     """Write a new timestamped migration file with Up and Down sections."""
-    from devdb.migrations import new_migration
+    from devdb.migrator import get_migrator
 
-    path = new_migration(settings_for(), name)
+    path = get_migrator(settings_for()).new(name)
     print(path)
 
 
@@ -122,21 +119,24 @@ def new(c: Context, name: str) -> None:
 @exits
 def redo(c: Context, force: bool = False) -> None:
     """Roll back the newest migration and apply it again."""
-    from devdb.migrations import redo as migrate_redo
+    from devdb.migrator import get_migrator
     from devdb.output import info
 
-    settings, conninfo = _destructive(force, "redo a migration")
-    migrate_redo(settings, conninfo, progress=info)
+    migrator = get_migrator(settings_for())
+    migrator.check("redo")  # before the undo snapshot
+    _, conninfo = _destructive(force, "redo a migration")
+    migrator.redo(conninfo, progress=info)
 
 
 @task(help={"json": "print one JSON document"})
 @exits
 def verify(c: Context, json: bool = False) -> None:
     """Prove each Down undoes its Up (Up, Down, compare schemas, Up) in a scratch database."""
-    from devdb.migrations.verify import verify as run_verify
+    from devdb.migrator import get_migrator
     from devdb.output import info, print_json
 
-    verdicts = run_verify(*_target(), progress=None if json else info)
+    settings, conninfo = _target()
+    verdicts = get_migrator(settings).verify(conninfo, progress=None if json else info)
     if json:
         print_json([v.as_dict() for v in verdicts])
     else:
@@ -160,10 +160,11 @@ def verify(c: Context, json: bool = False) -> None:
 @exits
 def accept(c: Context, version: str | None = None) -> None:
     """Accept deliberate edits of applied migration files (record their new checksums)."""
-    from devdb.migrations import accept as migrate_accept
+    from devdb.migrator import get_migrator
     from devdb.output import info
 
-    done = migrate_accept(*_target(), version=version)
+    settings, conninfo = _target()
+    done = get_migrator(settings).accept(conninfo, version=version)
     for _, filename in done:
         info(f"accepted the current content of {filename}")
     if not done:

@@ -124,15 +124,15 @@ def destroy(
 def setup(c: Context, backend: str | None = None) -> None:
     """Start the server, then migrate and seed: a ready database in one command."""
     from devdb import server
-    from devdb.migrations import migrate
+    from devdb.migrator import applied_summary, get_migrator
     from devdb.output import info
     from devdb.seeds import seed
 
     settings = settings_for(backend=backend)
     result = server.up(settings)
     info(f"ready: {result.conninfo.url()} [{result.backend}]")
-    applied = migrate(settings, result.conninfo, progress=info)
-    info(f"applied {len(applied)} migration(s)")
+    applied = get_migrator(settings).migrate(result.conninfo, progress=info)
+    info(applied_summary(applied))
     report = seed(settings, result.conninfo)
     info(
         f"seeded {len(report.loaded)} of {len(report.seeds)} seed(s), profile {report.profile}, "
