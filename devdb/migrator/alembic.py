@@ -38,6 +38,7 @@ MARKER = "devdb-result "
 class AlembicMigrator(BaseMigrator):
     name = "alembic"
     operations = frozenset({"status", "down", "new", "verify"})
+    tracking_table = "alembic_version"
 
     def ini(self) -> Path:
         path = self.settings.alembic_config

@@ -44,6 +44,7 @@ def _django_version() -> str:
 class DjangoMigrator(BaseMigrator):
     name = "django"
     operations = frozenset({"status", "down", "verify"})
+    tracking_table = "django_migrations"
 
     def manage(self) -> Path:
         path = self.settings.django_manage

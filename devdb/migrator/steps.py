@@ -7,6 +7,7 @@ with the dump before, then upgrade again so the next step starts where it expect
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 class Stepwise(Protocol):
     settings: Settings
+    tracking_table: str  # the tool's own bookkeeping: created by the first step, never dropped
 
     def steps(self, conninfo: ConnInfo) -> list[Step]: ...
 
@@ -74,6 +76,13 @@ def verify_steps(
     return verdicts
 
 
+def _ignore_tracking(verdict: Verdict, table: str) -> None:
+    """The tool's tracking table (and its constraints, sequences) is not the step's doing."""
+    mine = re.compile(rf"\.{re.escape(table)}(?:\b|_)")
+    for names in (verdict.left_behind, verdict.not_restored, verdict.changed):
+        names[:] = [n for n in names if not mine.search(n)]
+
+
 def _one(run: _Run, step: Step, before: str) -> tuple[Verdict, str, bool]:
     """The verdict, the schema the next step starts from, and whether to go on."""
     from devdb.migrations.verify import Verdict, compare
@@ -89,6 +98,7 @@ def _one(run: _Run, step: Step, before: str) -> tuple[Verdict, str, bool]:
         verdict.error = f"downgrade fails: {failed}"
         return verdict, after_up, False
     compare(before, run.dump(), verdict)
+    _ignore_tracking(verdict, run.tool.tracking_table)
     failed = run.move(step, up=True)
     if failed:
         verdict.error = f"upgrade after downgrade fails: {failed}"
