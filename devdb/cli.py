@@ -1,62 +1,88 @@
-"""The ``devdb`` console script: ``devdb --version`` and ``devdb init [DIR] [--force]``.
+"""The ``devdb`` command: every devdb task without invoke's ``tasks.py`` (``devdb up``,
+``devdb migrate``, ``devdb reset --yes``, ``devdb init``...).
 
-Everything else is an invoke task in the project (``invoke --list``); this script exists for what
-comes before a project has a ``tasks.py``.
+It is invoke's own ``Program`` given devdb's ``db`` collection, so flags, ``--help``, ``--list``,
+``--dry`` and ``invoke.yaml`` work exactly as under ``invoke db.*``. The project is the nearest
+folder at or above the current one holding ``tasks.py``, ``.devdb/`` or ``migrations/`` (or
+DEVDB_ROOT); with none, every task but ``init`` says to run ``devdb init``.
 """
 
 from __future__ import annotations
 
-import argparse
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from invoke.exceptions import Exit
+from invoke.program import Program
 
 from devdb import __version__
-from devdb.errors import DevdbError
-from devdb.scaffold import InitResult, init_project
 
-EPILOG = (
-    "After init, everything is an invoke task run in the project folder: `invoke --list` shows "
-    "them all (db.setup, db.migrate, db.seed, db.reset, db.psql, db.explain, ...)."
-)
+if TYPE_CHECKING:
+    from devdb.scaffold import InitResult
+
+PROJECT_MARKERS = ("tasks.py", ".devdb", "migrations")
+NO_PROJECT_OK = {"init"}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="devdb",
-        description="devdb: one command for a team's local and CI PostgreSQL.",
-        epilog=EPILOG,
+def project_root(start: Path | None = None) -> Path | None:
+    """DEVDB_ROOT, else the nearest folder at or above ``start`` holding a project marker."""
+    if os.environ.get("DEVDB_ROOT"):
+        return Path(os.environ["DEVDB_ROOT"]).resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if any((folder / marker).exists() for marker in PROJECT_MARKERS):
+            return folder
+    return None
+
+
+class DevdbProgram(Program):
+    """invoke's Program with devdb's tasks at the top level and the project's invoke config."""
+
+    def parse_collection(self) -> None:
+        super().parse_collection()
+        self.root = project_root()
+        if self.root is not None:
+            self.config.set_project_location(str(self.root))
+            self.config.load_project()
+
+    def execute(self) -> None:
+        wanted = {ctx.name for ctx in self.tasks}
+        if self.root is None and wanted - NO_PROJECT_OK:
+            print(
+                f"Error: no devdb project in {Path.cwd()} or above (no tasks.py, .devdb/ or "
+                "migrations/)\nHint: run `devdb init` here to start one, or cd into your project.",
+                file=sys.stderr,
+            )
+            raise Exit(code=1)
+        super().execute()
+
+
+def build_program() -> DevdbProgram:
+    from devdb.tasks import ns
+
+    return DevdbProgram(
+        namespace=ns.collections["db"], name="devdb", binary="devdb", version=__version__
     )
-    parser.add_argument("--version", action="version", version=f"devdb {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    init = commands.add_parser(
-        "init",
-        help="scaffold devdb into a project folder (never overwrites a file)",
-        description="Write tasks.py, compose/, migrations/, seeds/, queries/, .env.example and "
-        "devdb's .gitignore entries into DIR. Existing files are kept and listed.",
-    )
-    init.add_argument("dir", nargs="?", default=".", help="project folder (default: here)")
-    init.add_argument("--force", action="store_true", help="overwrite existing files")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command == "init":
-        return _init(Path(args.dir), force=args.force)
-    parser.print_help()
-    return 0
-
-
-def _init(target: Path, *, force: bool) -> int:
+    """Run the ``devdb`` command; returns the exit code (``--version``/``--help`` exit 0)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) > 1 and args[0] == "init" and not args[1].startswith("-"):
+        args = ["init", "--path", *args[1:]]  # `devdb init DIR`, as documented since 0.1
     try:
-        result = init_project(target, force=force)
-    except (DevdbError, OSError) as exc:
-        message = exc.render() if isinstance(exc, DevdbError) else f"Error: {exc}"
-        print(message, file=sys.stderr)
-        return 1
-    print(render_init(result))
+        build_program().run(["devdb", *args])
+    except SystemExit as exc:
+        return _code(exc.code)
     return 0
+
+
+def _code(code: Any) -> int:
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 1
 
 
 def render_init(result: InitResult) -> str:

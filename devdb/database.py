@@ -28,10 +28,8 @@ def connect(
 
     try:
         return psycopg.connect(
-            **info.kwargs(),  # type: ignore[arg-type]
+            **info.kwargs(connect_timeout=max(1, int(timeout)), application_name="devdb"),
             autocommit=autocommit,
-            connect_timeout=max(1, int(timeout)),
-            application_name="devdb",
         )
     except psycopg.OperationalError as exc:
         raise _map_connect_error(info, exc) from exc
@@ -78,9 +76,8 @@ def wait_ready(
     while True:
         try:
             with psycopg.connect(
-                **info.for_database(ADMIN_DB).kwargs(),  # type: ignore[arg-type]
+                **info.for_database(ADMIN_DB).kwargs(connect_timeout=2),
                 autocommit=True,
-                connect_timeout=2,
             ) as conn:
                 conn.execute("SELECT 1")
                 return

@@ -44,10 +44,13 @@ class DevdbError(Exception):
         return self.message
 
     def render(self) -> str:
-        """The message and, on a second line, the hint (what a task prints)."""
+        """The message and, on a second line, the hint (what a task prints); any password in
+        a URL or ``password=`` pair is masked, however malformed the URL."""
+        from devdb.redact import mask_text
+
         if self.hint:
-            return f"Error: {self.message}\nHint: {self.hint}"
-        return f"Error: {self.message}"
+            return mask_text(f"Error: {self.message}\nHint: {self.hint}")
+        return mask_text(f"Error: {self.message}")
 
 
 class ConfigError(DevdbError):
@@ -82,9 +85,11 @@ class ServerStartError(BackendError):
         self.log = log
 
     def render(self) -> str:
+        from devdb.redact import mask_text
+
         text = super().render()
         if self.log:
-            text += "\nLast lines of the server log:\n" + self.log.rstrip()
+            text += "\nLast lines of the server log:\n" + mask_text(self.log.rstrip())
         return text
 
 
@@ -147,10 +152,12 @@ class MigrationFailed(MigrationError):
         self.details = details
 
     def render(self) -> str:
+        from devdb.redact import mask_text
+
         lines = [f"Error: {self.message}", *self.details]
         if self.hint:
             lines.append(f"Hint: {self.hint}")
-        return "\n".join(lines)
+        return mask_text("\n".join(lines))
 
 
 class MigratorUnsupported(MigrationError):

@@ -3,7 +3,8 @@
 Two checks, both before anything is dropped:
 
 1. ``require_owned`` runs BEFORE any connection is made: the target must be a local server devdb
-   owns (its container, its native cluster, or an external server whose host is loopback), unless
+   owns (its container, its native cluster, or an external server whose every address is
+   loopback, 127.0.0.0/8 or ::1, ``localhost`` or a Unix socket; names are never looked up), unless
    ``--force`` is given or the host is listed in ``DEVDB_ALLOWED_HOSTS``. The refusal names the
    host.
 2. ``confirm_drop`` shows the exact database name and asks; ``--yes`` skips the question, and
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from devdb.conninfo import is_local_address
 from devdb.errors import GuardError
 from devdb.output import confirm, warn
 from devdb.settings import Settings
@@ -36,7 +38,11 @@ class Target:
 
 
 def target_of(settings: Settings) -> Target:
-    """The server and database a task would touch, from settings alone (no connection)."""
+    """The server and database a task would touch, from settings alone (no connection, no DNS).
+
+    For the external backend the URL is resolved as libpq resolves it (service file, PG*
+    variables), and every address it would connect to (``hostaddr`` when given, else each host)
+    must be local or allowed; connections then use exactly these resolved parameters."""
     from devdb.backends import resolve_backend_name
 
     name = resolve_backend_name(settings, announce=False)
@@ -48,10 +54,13 @@ def target_of(settings: Settings) -> Target:
 
             raise ConfigError("the external backend needs DATABASE_URL")
         info = parse_url(settings.database_url)
-        host = info.host.lower()
-        allowed = host in {h.lower() for h in settings.allowed_hosts}
-        return Target(name, info.host, info.port, info.dbname, info.is_loopback, allowed)
-    # docker and native servers listen on 127.0.0.1 only, and devdb started them.
+        allowed_names = {h.lower() for h in settings.allowed_hosts}
+        outside = [a for a in info.addresses() if not is_local_address(a)]
+        allowed = bool(outside) and all(a.lower() in allowed_names for a in outside)
+        host = ",".join(outside) or info.host or "localhost"
+        return Target(name, host, info.port, info.dbname, not outside, allowed)
+    # docker and native servers listen on 127.0.0.1 only, devdb started them, and their
+    # connections pin hostaddr=127.0.0.1 (the environment cannot redirect them).
     return Target(name, "127.0.0.1", settings.port, settings.database, True, False)
 
 

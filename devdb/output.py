@@ -7,6 +7,8 @@ import os
 import sys
 from typing import Any
 
+from devdb.redact import mask_text
+
 
 def use_color(stream: Any = None) -> bool:
     stream = stream or sys.stderr
@@ -14,13 +16,13 @@ def use_color(stream: Any = None) -> bool:
 
 
 def info(message: str) -> None:
-    """A progress line for people: stderr, so stdout stays data."""
-    print(message, file=sys.stderr, flush=True)
+    """A progress line for people: stderr, so stdout stays data (passwords masked)."""
+    print(mask_text(message), file=sys.stderr, flush=True)
 
 
 def warn(message: str) -> None:
     prefix = "\033[33mwarning:\033[0m " if use_color() else "warning: "
-    print(prefix + message, file=sys.stderr, flush=True)
+    print(prefix + mask_text(message), file=sys.stderr, flush=True)
 
 
 def print_json(data: Any) -> None:

@@ -103,7 +103,7 @@ class DevdbSession:
         """The worker's ``db_conn`` connection (its database cloned on first use)."""
         if self._shared is None or self._shared.closed:
             info = self.clone(f"{PREFIX}{self.worker}_{os.getpid()}_shared")
-            self._shared = _savepoint_class().connect(**info.kwargs(), application_name="devdb")
+            self._shared = _savepoint_class().connect(**info.kwargs(application_name="devdb"))
         return self._shared
 
     def close(self) -> None:

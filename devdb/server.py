@@ -89,7 +89,8 @@ def owner_conninfo(settings: Settings) -> ConnInfo:
     password or a missing database itself, so a full login here would only cost time."""
     backend = get_backend(settings, announce=False)
     conninfo = backend.conninfo()
-    if not port_open(conninfo.host, conninfo.port):
+    endpoint = conninfo.tcp_endpoint()  # sockets and host lists: the connection itself tells
+    if endpoint is not None and not port_open(*endpoint):
         raise ConnectionFailed(
             f"no server answers on {conninfo.host}:{conninfo.port} ({backend.name} backend)",
             "Start it with `invoke db.up`.",

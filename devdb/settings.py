@@ -1,13 +1,16 @@
 """Settings: one frozen object, built once per command and passed down.
 
-Precedence, lowest first: defaults < ``.env`` in the project root (read with ``dotenv_values``; the
-process environment is never mutated) < process environment < task flags (``overrides``).
-Nothing is read at import time.
+Precedence, lowest first: defaults < the ``devdb:`` section of invoke's configuration
+(``invoke.yaml`` and friends, passed in as ``config``) < ``.env`` in the project root (read with
+``dotenv_values``; the process environment is never mutated) < process environment < task flags
+(``overrides``). Nothing is read at import time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -182,15 +185,20 @@ def find_root(start: Path | None = None) -> Path:
 def load_settings(
     root: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    *,
+    config: Mapping[str, Any] | None = None,
+    default_root: Path | None = None,
     **overrides: Any,
 ) -> Settings:
-    """Build the settings from defaults, ``.env``, the environment and ``overrides``."""
+    """Build the settings from defaults, invoke's ``devdb:`` ``config``, ``.env``, the
+    environment and ``overrides``. The root: ``root``, else DEVDB_ROOT, else ``default_root``
+    (the folder invoke loaded the tasks from), else the nearest folder holding tasks.py."""
     env = os.environ if environ is None else environ
     if root is None:
-        root = Path(env["DEVDB_ROOT"]).resolve() if env.get("DEVDB_ROOT") else find_root()
+        root = Path(env["DEVDB_ROOT"]) if env.get("DEVDB_ROOT") else default_root or find_root()
     root = root.resolve()
     raw: dict[str, str] = {}
-    for layer in (_read_dotenv(root / ".env"), env):
+    for layer in (_config_layer(config or {}), _read_dotenv(root / ".env"), env):
         for var in VARIABLES:
             value = layer.get(var.env)
             if value is not None and value != "":
@@ -199,17 +207,7 @@ def load_settings(
     project = _slug(raw.pop("project", "") or root.name)
     values: dict[str, Any] = {k: _convert(k, v, root) for k, v in raw.items()}
     values.setdefault("database", project.replace("-", "_"))
-    for attr in (
-        "state_dir",
-        "compose_file",
-        "migrations_dir",
-        "seeds_dir",
-        "queries_dir",
-        "schema_file",
-        "reports_dir",
-        "alembic_config",
-        "django_manage",
-    ):
+    for attr in _PATHS - {"pg_bin", "root"}:
         values.setdefault(attr, _path(_BY_ATTR[attr].default, root))
     settings = Settings(root=root, project=project, **values)
     settings = settings.with_overrides(**overrides)
@@ -217,12 +215,47 @@ def load_settings(
     return settings
 
 
+def _config_layer(config: Mapping[str, Any]) -> dict[str, str]:
+    """invoke's ``devdb:`` section as variables: keys are the settings' names (``backend``,
+    ``postgres_image``) or the variables' own (``DEVDB_BACKEND``)."""
+    layer: dict[str, str] = {}
+    for key, value in config.items():
+        var = _BY_ATTR.get(str(key)) or next((v for v in VARIABLES if v.env == key), None)
+        if var is None:
+            raise ConfigError(
+                f"invoke configuration: unknown devdb setting {key!r}",
+                "The devdb: section takes the names in README's settings table, lower-case "
+                "without DEVDB_ (backend, postgres_image, profile, ...).",
+            )
+        if value is not None:
+            layer[var.env] = _config_value(value)
+    return layer
+
+
+def _config_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
 def _read_dotenv(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     from dotenv import dotenv_values  # lazy: only when a .env exists
 
-    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte {exc.start + 1}, line {line})",
+            "Save .env as UTF-8 (most editors: File > Save with Encoding > UTF-8).",
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
 
 
 def _slug(name: str) -> str:
@@ -253,9 +286,25 @@ def _to_int(value: str) -> int:
 
 def _to_float(value: str) -> float:
     try:
-        return float(value)
+        number = float(value)
     except ValueError as exc:
         raise ConfigError(f"expected a number, got {value!r}") from exc
+    if not math.isfinite(number):
+        raise ConfigError(f"expected a finite number, got {value!r}")
+    return number
+
+
+_DURATION = re.compile(r"\d+(\.\d+)?\s*(us|ms|s|min|h|d)?")
+
+
+def _to_duration(value: str) -> str:
+    """A PostgreSQL duration as lock_timeout/statement_timeout take it: ``5s``, ``500ms``, ``0``."""
+    text = value.strip()
+    if not _DURATION.fullmatch(text):
+        raise ConfigError(
+            f"expected a duration such as 5s, 500ms, 2min or 0 (no limit), got {value!r}"
+        )
+    return text
 
 
 def _to_hosts(value: str) -> tuple[str, ...]:
@@ -270,6 +319,8 @@ _CONVERTERS: dict[str, Callable[[str], Any]] = {
     "durable": _to_bool,
     "allowed_hosts": _to_hosts,
     "migrator_inputs": _to_hosts,  # the same comma list
+    "lock_timeout": _to_duration,
+    "statement_timeout": _to_duration,
 }
 _PATHS = {
     "state_dir",
@@ -296,7 +347,7 @@ def _convert(attr: str, value: Any, root: Path) -> Any:
             return _CONVERTERS[attr](value)
         except ConfigError as exc:
             name = var.env if var else attr
-            raise ConfigError(f"{name}: {exc.message}") from exc
+            raise ConfigError(f"{name}: {exc.message}", exc.hint) from exc
     return value
 
 
@@ -321,8 +372,17 @@ def _validate(settings: Settings) -> None:
         )
     if settings.port is not None and not 1 <= settings.port <= 65535:
         raise ConfigError(f"DEVDB_PORT {settings.port} is not a TCP port (1-65535)")
-    if settings.scale <= 0:
-        raise ConfigError(f"scale must be positive, got {settings.scale}")
+    if not settings.scale > 0:  # also catches a NaN given as a flag
+        raise ConfigError(
+            f"DEVDB_SCALE (or --scale) must be a positive number, got {settings.scale}",
+            "Use a scale such as 1, 0.5 or 10.",
+        )
+    for name, seconds in (
+        ("DEVDB_READY_TIMEOUT", settings.ready_timeout),
+        ("DEVDB_MIGRATE_WAIT", settings.migrate_wait),
+    ):
+        if not seconds >= 0:
+            raise ConfigError(f"{name} must be a number of seconds >= 0, got {seconds}")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$-]*", settings.database):
         raise ConfigError(
             f"database name {settings.database!r} is not a plain identifier",

@@ -35,8 +35,10 @@ class ExternalBackend:
         """Wait until the server answers (a CI service may still be starting); a host name that
         does not resolve fails at once, a wrong password at the first answer."""
         info = self._info
+        endpoint = info.tcp_endpoint()
         try:
-            socket.getaddrinfo(info.host, info.port, type=socket.SOCK_STREAM)
+            if endpoint is not None:
+                socket.getaddrinfo(*endpoint, type=socket.SOCK_STREAM)
         except OSError as exc:
             raise ConnectionFailed(
                 f"cannot connect to {info.host}:{info.port}: the host name does not resolve",

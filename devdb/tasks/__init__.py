@@ -8,7 +8,10 @@ This package is the only one that imports invoke; each module is one collection.
 
 from __future__ import annotations
 
+from typing import Any
+
 from invoke.collection import Collection
+from invoke.tasks import Task
 
 from devdb.tasks import explain as explain_tasks
 from devdb.tasks import init, server
@@ -43,9 +46,26 @@ def build_namespace() -> Collection:
     db.add_task(inspect_tasks.inspect_)
     db.add_collection(explain_tasks.ns)
     db.add_collection(seed_tasks.ns)
+    _keep_h_for_help(db)
     root = Collection()
     root.add_collection(db)
     return root
+
+
+class _HelpSafe(Task[Any]):
+    """Mixed into every devdb task: automatic short flags never take ``-h``, which stays
+    invoke's help (``db.reset -h`` was ``--hard``)."""
+
+    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
+        return super().arg_opts(name, default, taken_names | {"h"})
+
+
+def _keep_h_for_help(collection: Collection) -> None:
+    for each in collection.tasks.values():
+        if not isinstance(each, _HelpSafe):
+            each.__class__ = type(f"HelpSafe{type(each).__name__}", (_HelpSafe, type(each)), {})
+    for sub in collection.collections.values():
+        _keep_h_for_help(sub)
 
 
 ns = build_namespace()

@@ -107,3 +107,58 @@ def test_tasks_refuse_a_remote_host_before_connecting(tmp_path: Path, args: list
     assert proc.stderr.startswith("Error: refusing to"), proc.stderr
     assert "'192.0.2.10'" in proc.stderr
     assert "s3cretpassword" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "env", "local"),
+    [
+        # a name is never looked up: "127." in front of a domain is not loopback
+        ("postgresql://u:pw@127.prod.example.com/app", {}, False),
+        ("postgresql://u:pw@localhost.example.com/app", {}, False),
+        ("postgresql://u:pw@127.0.0.2:5432/app", {}, True),
+        ("postgresql://u:pw@[::1]/app", {}, True),
+        ("postgresql://u:pw@/app?host=/var/run/postgresql", {}, True),
+        # hostaddr is where libpq connects, whatever the host name says
+        ("postgresql://u:pw@localhost/app?hostaddr=192.0.2.10", {}, False),
+        ("postgresql://u:pw@db.example.com/app?hostaddr=127.0.0.1", {}, True),
+        # the environment fills what the URL lacks, as in libpq: the guard sees it
+        ("postgresql://u:pw@127.0.0.1/app", {"PGHOSTADDR": "192.0.2.10"}, False),
+        ("postgresql://u:pw@/app", {"PGHOST": "192.0.2.10"}, False),
+        # every host of a list must be local
+        ("postgresql://u:pw@127.0.0.1:5432,192.0.2.10:5432/app", {}, False),
+    ],
+)
+def test_local_means_the_address_libpq_connects_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, env: dict[str, str], local: bool
+) -> None:
+    for name in ("PGHOST", "PGHOSTADDR", "PGSERVICE", "PGPORT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = _settings(tmp_path, DEVDB_BACKEND="external", DATABASE_URL=url)
+    assert target_of(settings).owned is local
+    if not local:
+        with pytest.raises(GuardError) as err:
+            require_owned(settings, force=False, action="reset")
+        assert "pw@" not in err.value.render()
+
+
+def test_a_service_cannot_redirect_a_destructive_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = tmp_path / "pg_service.conf"
+    services.write_text("[prod]\nhostaddr=192.0.2.10\n")
+    monkeypatch.setenv("PGSERVICEFILE", str(services))
+    monkeypatch.setenv("PGSERVICE", "prod")
+    settings = _settings(
+        tmp_path, DEVDB_BACKEND="external", DATABASE_URL="postgresql://u:pw@localhost/app"
+    )
+    with pytest.raises(GuardError, match=r"192\.0\.2\.10"):
+        require_owned(settings, force=False, action="reset")
+
+
+def test_local_backends_pin_the_address_they_connect_to() -> None:
+    from devdb.conninfo import ConnInfo
+
+    kwargs = ConnInfo("127.0.0.1", 5432, "u", "pw", "app").kwargs()
+    assert kwargs["hostaddr"] == "127.0.0.1"  # PGHOSTADDR cannot take over

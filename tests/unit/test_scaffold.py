@@ -128,9 +128,7 @@ def test_cli_init_prints_files_and_next_commands(
 
 
 def test_cli_version(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exc:
-        cli.main(["--version"])
-    assert exc.value.code == 0
+    assert cli.main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"devdb {__version__}"
 
 

@@ -87,3 +87,51 @@ def test_readme_lists_every_variable() -> None:
     readme = (REPO / "README.md").read_text()
     missing = [v.env for v in VARIABLES if f"`{v.env}`" not in readme]
     assert not missing, f"README.md does not document {missing}"
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"DEVDB_SCALE": "nan"}, "DEVDB_SCALE"),
+        ({"DEVDB_SCALE": "inf"}, "DEVDB_SCALE"),
+        ({"DEVDB_SCALE": "-1"}, "DEVDB_SCALE"),
+        ({"DEVDB_LOCK_TIMEOUT": "5 seconds"}, "DEVDB_LOCK_TIMEOUT"),
+        ({"DEVDB_LOCK_TIMEOUT": "5s; DROP TABLE x"}, "DEVDB_LOCK_TIMEOUT"),
+        ({"DEVDB_STATEMENT_TIMEOUT": "-3s"}, "DEVDB_STATEMENT_TIMEOUT"),
+        ({"DEVDB_READY_TIMEOUT": "nan"}, "DEVDB_READY_TIMEOUT"),
+    ],
+)
+def test_bad_numbers_and_durations_are_one_error(
+    tmp_path: Path, env: dict[str, str], needle: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(root=_root(tmp_path), environ=env)
+    assert needle in err.value.message
+    assert "\n" not in err.value.message
+
+
+def test_durations_postgres_accepts_are_kept(tmp_path: Path) -> None:
+    for value in ("5s", "500ms", "2min", "0", "1.5h"):
+        s = load_settings(root=_root(tmp_path), environ={"DEVDB_LOCK_TIMEOUT": value})
+        assert s.lock_timeout == value
+
+
+def test_invalid_utf8_dotenv_names_file_and_line(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    (root / ".env").write_bytes(b"DEVDB_USER=ok\nDEVDB_DATABASE=caf\xe9\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(root=root, environ={})
+    assert ".env" in err.value.message and "line 2" in err.value.message
+    assert "UTF-8" in err.value.hint
+
+
+def test_invoke_config_is_a_layer_below_dotenv_and_environment(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    config = {"backend": "native", "profile": "demo", "DEVDB_SCALE": 2, "durable": True}
+    s = load_settings(root=root, environ={}, config=config)
+    assert (s.backend, s.profile, s.scale, s.durable) == ("native", "demo", 2.0, True)
+    (root / ".env").write_text("DEVDB_PROFILE=test\n")
+    s = load_settings(root=root, environ={"DEVDB_SCALE": "3"}, config=config)
+    assert (s.profile, s.scale) == ("test", 3.0)
+    with pytest.raises(ConfigError, match="'bakend'"):
+        load_settings(root=root, environ={}, config={"bakend": "native"})
