@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from devdb.errors import MigrationFailed
+from devdb.migrations import concurrent
 from devdb.migrations.parse import Migration, Section, Statement
 from devdb.migrations.tracking import START_SQL
 
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
     Conn = psycopg.Connection[Any]
 
-CONCURRENT_INDEX = re.compile(r"^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY\b", re.IGNORECASE)
 INVALID_INDEXES = """
 SELECT format('%I.%I', n.nspname, c.relname)
 FROM pg_index i
@@ -112,17 +112,26 @@ def _replay(conn: Conn, section: Section) -> tuple[Statement, Exception] | None:
 
 
 def _run_autocommit(conn: Conn, m: Migration, section: Section) -> None:
+    """Statement by statement; an invalid index left by an interrupted earlier run of the same
+    ``CREATE INDEX CONCURRENTLY`` is dropped first and rebuilt by the statement."""
     import psycopg
 
     conn.execute(START_SQL)
+    built: list[concurrent.ConcurrentIndex] = []
     for index, stmt in enumerate(section.statements):
-        concurrent = bool(CONCURRENT_INDEX.match(stmt.sql))
-        invalid_before = _invalid_indexes(conn) if concurrent else set()
+        target = concurrent.concurrent_index(stmt.sql)
+        is_concurrent = bool(concurrent.CONCURRENT_INDEX.match(stmt.sql))
+        invalid_before: set[str] = set()
         try:
+            if target is not None:
+                concurrent.drop_leftover(conn, target)
+                built.append(target)
+            invalid_before = _invalid_indexes(conn) if is_concurrent else set()
             conn.execute(stmt.sql)
         except psycopg.Error as exc:
-            left = sorted(_invalid_indexes(conn) - invalid_before) if concurrent else []
+            left = sorted(_invalid_indexes(conn) - invalid_before) if is_concurrent else []
             raise failure(m, section, stmt, exc, done=index, invalid=left) from exc
+    concurrent.require_valid(conn, built, m.filename)
 
 
 def _invalid_indexes(conn: Conn) -> set[str]:
@@ -166,7 +175,7 @@ def failure(
     if stmt is not None:
         details.append(f"Statement: {_first_line(stmt.sql)}")
     details.append(_aftermath(m, section, done, invalid or []))
-    hint = getattr(diag, "message_hint", None) or _default_hint(m, code, invalid or [])
+    hint = getattr(diag, "message_hint", None) or _default_hint(m, section, code, invalid or [])
     return MigrationFailed(f"{where}: {message}", hint, tuple(details))
 
 
@@ -185,11 +194,17 @@ def _first_line(sql: str) -> str:
 
 
 def _aftermath(m: Migration, section: Section, done: int, invalid: list[str]) -> str:
+    undo = section.direction == "Down"
     if section.transactional:
-        return f"Nothing of {m.filename} was applied: its transaction was rolled back."
+        verb = "rolled back" if undo else "applied"
+        return (
+            f"Nothing of {m.filename}'s {section.direction} section was {verb}: its transaction "
+            "was rolled back."
+        )
+    state = "still recorded as applied" if undo else "not recorded"
     text = (
-        f"{m.filename} runs without a transaction: its first {done} statement(s) stay applied "
-        "and the migration is not recorded."
+        f"{m.filename}'s {section.direction} section runs without a transaction: its first "
+        f"{done} statement(s) stay done and the migration is {state}."
     )
     if invalid:
         text += " The failed CREATE INDEX CONCURRENTLY left invalid index(es): " + ", ".join(
@@ -198,18 +213,33 @@ def _aftermath(m: Migration, section: Section, done: int, invalid: list[str]) ->
     return text
 
 
-def _default_hint(m: Migration, code: str | None, invalid: list[str]) -> str:
+def _default_hint(m: Migration, section: Section, code: str | None, invalid: list[str]) -> str:
+    again = "`invoke db.migrate.down`" if section.direction == "Down" else "`invoke db.migrate`"
     if invalid:
-        drops = " ".join(f"DROP INDEX CONCURRENTLY IF EXISTS {name};" for name in invalid)
-        return f"Clean up with: {drops} Then fix {m.filename} and run `invoke db.migrate` again."
+        return (
+            f"Fix {m.filename} and run {again} again: the invalid index(es) "
+            f"{', '.join(invalid)} are dropped and rebuilt by the same statement (or drop them "
+            f"yourself: DROP INDEX CONCURRENTLY IF EXISTS {invalid[0]};)."
+        )
     if code == "25001":
         return (
             "This statement cannot run in a transaction: mark its section "
-            "`-- +migrate Up notransaction` (or `Down notransaction`)."
+            f"{_notx_marker(m, section)}."
         )
     if code == "55P03":
         return (
             "Another session holds a lock this migration needs (see pg_stat_activity); end it, "
             "or raise DEVDB_LOCK_TIMEOUT."
         )
-    return f"Fix {m.filename} at that position and run `invoke db.migrate` again."
+    return (
+        f"Fix the {section.direction} section of {m.filename} at that position and run {again} "
+        "again."
+    )
+
+
+def _notx_marker(m: Migration, section: Section) -> str:
+    if m.format == "goose":
+        return "with a line `-- +goose NO TRANSACTION`"
+    if m.format == "dbmate":
+        return f"`-- migrate:{section.direction.lower()} transaction:false`"
+    return f"`-- +migrate {section.direction} notransaction`"

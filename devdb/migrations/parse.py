@@ -1,54 +1,70 @@
-"""Reading migration files: the sql-migrate format, parsed strictly.
+"""Reading migration files: sql-migrate, goose or dbmate format (detected per file), run as written.
 
-A file ``YYYYMMDDHHMMSS_verb_description.sql`` holds a ``-- +migrate Up`` section and usually a
-``-- +migrate Down`` section; ``notransaction`` after a marker runs that section outside a
-transaction; ``-- +migrate StatementBegin`` / ``StatementEnd`` keep a block as one statement.
+Each statement is the exact text of the file from its first token to its ``;`` (what psql would
+send): nothing inside it is changed, not trailing spaces, not comment lines inside a string or a
+function body. Statements are split by PostgreSQL's own grammar (``devdb.migrations.split``);
+a StatementBegin/StatementEnd block is one statement, as written. Normalization (line endings,
+trailing spaces) is for the checksum only.
 
-Like sql-migrate, lines starting with ``-- `` (but not ``-- +``) are dropped before anything else.
-Unlike sql-migrate, statements are split by a lexer that knows strings, quoted identifiers,
-dollar quotes and comments, so a semicolon inside any of them never ends a statement. Anything
-sql-migrate would silently misread (a mis-cased or unknown directive, a marker with stray spaces,
-an unclosed StatementBegin, a file without Up) is an error naming ``file:line`` before anything
-runs.
+Anything a tool would silently misread (a mis-cased or unknown directive, a marker with stray
+spaces, an unclosed StatementBegin, a file without Up, a statement without its ``;``) is an
+error naming ``file:line`` before anything runs.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from devdb.errors import MigrationParseError
-from devdb.migrations.lexer import has_code, skip_leading_noise, split_sql
+from devdb.migrations.formats import MarkerError, detect, markers
+from devdb.migrations.layout import Plan, layout
+from devdb.migrations.split import Unclosed, skip_noise, split_all
 
-FILENAME = re.compile(r"^(\d{14})_([a-z0-9_]+)\.sql$")
-DIRECTIVE = "-- +migrate "
-COMMANDS = ("Up", "Down", "StatementBegin", "StatementEnd")
-# Anything that looks like a marker: "--+migrate", "--  + migrate", " -- +Migrate", ...
-LOOKS_LIKE_MARKER = re.compile(r"^\s*--\s*\+\s*migrate", re.IGNORECASE)
+VERSIONED = re.compile(r"^(\d+)_")
+NUMBER_PREFIX = re.compile(r"^(\d+)")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file's text, and where its lines start (for ``file:line:column``)."""
+
+    text: str
+
+    @cached_property
+    def line_starts(self) -> list[int]:
+        return [0, *(m.end() for m in re.finditer("\n", self.text))]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a character offset."""
+        index = bisect.bisect_right(self.line_starts, offset) - 1
+        return index + 1, offset - self.line_starts[index] + 1
 
 
 @dataclass(frozen=True)
 class Statement:
-    """One statement to send; ``lines[k]`` is the file line of the statement's line ``k``."""
+    """One statement: its exact text and the offset where it starts in its file."""
 
     sql: str
-    lines: tuple[int, ...]
-    first_col: int = 1
+    offset: int = 0
+    source: Source = field(default_factory=lambda: Source(""), repr=False, compare=False)
 
     @property
     def line(self) -> int:
-        return self.lines[0]
+        return self.source.position(self.offset)[0]
+
+    @property
+    def first_col(self) -> int:
+        return self.source.position(self.offset)[1]
 
     def locate(self, position: int) -> tuple[int, int]:
         """File (line, column) of a 1-based character position inside ``sql``."""
-        before = self.sql[: max(position - 1, 0)]
-        k = before.count("\n")
-        col = len(before) - (before.rfind("\n") + 1) + 1
-        if k == 0:
-            col += self.first_col - 1
-        return self.lines[min(k, len(self.lines) - 1)], col
+        inside = min(max(position - 1, 0), max(len(self.sql) - 1, 0))
+        return self.source.position(self.offset + inside)
 
 
 @dataclass(frozen=True)
@@ -71,25 +87,11 @@ class Migration:
     checksum: str
     up: Section
     down: Section | None
+    format: str = "sql-migrate"
 
     @property
     def filename(self) -> str:
         return self.path.name
-
-
-@dataclass
-class _Builder:
-    path: Path
-    sections: dict[str, Section] = field(default_factory=dict)
-    current: str | None = None
-    block_start: int | None = None
-    block: list[tuple[int, str]] = field(default_factory=list)
-    plain: list[tuple[int, str]] = field(default_factory=list)
-    statements: list[Statement] = field(default_factory=list)
-    options: dict[str, tuple[int, bool]] = field(default_factory=dict)
-
-    def fail(self, line: int, message: str, hint: str) -> MigrationParseError:
-        return MigrationParseError(f"{self.path.name}:{line}: {message}", hint)
 
 
 def normalize(text: str) -> str:
@@ -104,227 +106,147 @@ def checksum(text: str) -> str:
 
 
 def split_filename(path: Path) -> tuple[str, str]:
-    """``(version, description)`` of a migration file name, or a parse error."""
-    match = FILENAME.match(path.name)
-    if not match:
+    """``(version, description)``: the number before the first ``_`` (``0003_add_index.sql``:
+    ``0003``), else the whole name without ``.sql`` (``2023-10-16.0.add-wallets``)."""
+    match = VERSIONED.match(path.name)
+    if match:
+        return match.group(1), path.stem[match.end() :]
+    return path.stem, path.stem
+
+
+def order(version: str) -> tuple[int, int, str]:
+    """sql-migrate's order: numeric prefix first (as a number), then by name; names without a
+    numeric prefix after all numbered ones."""
+    match = NUMBER_PREFIX.match(version)
+    if match:
+        return 0, int(match.group(1)), version
+    return 1, 0, version
+
+
+def read_source(path: Path) -> str:
+    """The file as text (a byte-order mark dropped); unreadable, binary or non-UTF-8 files are
+    a parse error."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
         raise MigrationParseError(
-            f"{path.name}: not a migration file name",
-            "Name migration files YYYYMMDDHHMMSS_verb_description.sql (lower case, digits and "
-            "underscores); `invoke db.migrate.new NAME` writes one.",
+            f"{path.name}: cannot read the file ({exc.strerror or exc})",
+            "Check that the file exists and that you may read it (permissions, a broken link).",
+        ) from exc
+    if b"\0" in data:
+        raise MigrationParseError(
+            f"{path.name}: a binary file, not SQL text",
+            "Migration files are UTF-8 SQL text; move other files out of the migrations folder.",
         )
-    return match.group(1), match.group(2)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise MigrationParseError(
+            f"{path.name}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x})",
+            "Save the file as UTF-8 (PostgreSQL and every migration tool read it so).",
+        ) from exc
+    return text
 
 
 def parse_file(path: Path) -> Migration:
     """Parse one file; raises ``MigrationParseError`` with ``file:line`` and a hint."""
     version, _ = split_filename(path)
-    text = path.read_text(encoding="utf-8")
-    return parse_text(text, path, version)
+    return parse_text(read_source(path), path, version)
+
+
+def _fail(path: Path, line: int, message: str, hint: str) -> MigrationParseError:
+    return MigrationParseError(f"{path.name}:{line}: {message}", hint)
 
 
 def parse_text(text: str, path: Path, version: str = "") -> Migration:
-    b = _Builder(path)
-    lines = normalize(text).split("\n")
-    for number, line in enumerate(lines, start=1):
-        _feed(b, number, line)
-    _close_section(b, len(lines))
-    if b.block_start is not None:
-        raise b.fail(
-            b.block_start,
-            "-- +migrate StatementBegin is never closed",
-            "Add a `-- +migrate StatementEnd` line after the statement.",
-        )
-    if "Up" not in b.sections:
-        where = "has a Down section but no Up section" if b.sections else "has no Up section"
-        raise b.fail(
+    sha = checksum(text)
+    text = text.removeprefix("\ufeff")
+    fmt = detect(text)
+    if fmt is None:
+        raise _fail(
+            path,
             1,
-            f"the file {where}",
-            "Start the schema change with a line `-- +migrate Up` (and the undo with "
-            "`-- +migrate Down`).",
+            "the file has no Up section",
+            "Start the schema change with a line `-- +migrate Up` (sql-migrate), "
+            "`-- +goose Up` (goose) or `-- migrate:up` (dbmate).",
         )
+    try:
+        found = markers(text, fmt)
+        plans = layout(text, fmt, found)
+    except MarkerError as exc:
+        raise _fail(path, int(exc.args[1]), exc.message, exc.hint) from exc
+    if fmt != "sql-migrate":
+        _nothing_before(text, found[0].start, path, fmt)
+    if "up" not in plans:
+        raise _fail(
+            path,
+            1,
+            "the file has a Down section but no Up section",
+            "Start the schema change with an Up marker before the Down.",
+        )
+    source = Source(text)
+    sections = {d: _section(source, plan, fmt, path) for d, plan in plans.items()}
     return Migration(
-        version=version or path.stem.split("_", 1)[0],
+        version=version or split_filename(path)[0],
         name=path.stem,
         path=path,
-        checksum=checksum(text),
-        up=b.sections["Up"],
-        down=b.sections.get("Down"),
+        checksum=sha,
+        up=sections["up"],
+        down=sections.get("down"),
+        format=fmt,
     )
 
 
-def _feed(b: _Builder, number: int, line: str) -> None:
-    if line.startswith(DIRECTIVE):
-        _directive(b, number, line)
-        return
-    if LOOKS_LIKE_MARKER.match(line):
-        raise b.fail(
-            number,
-            f"malformed migration marker {line.strip()!r}",
-            "Write markers exactly as `-- +migrate Up`, `-- +migrate Down`, "
-            "`-- +migrate StatementBegin`, `-- +migrate StatementEnd` at the start of the line: "
-            "sql-migrate silently treats anything else as SQL or a comment.",
-        )
-    if line.startswith("-- +"):
-        raise b.fail(
-            number,
-            f"unknown directive {line.strip()!r}",
-            "Only `-- +migrate ...` directives exist; start a plain comment with `-- ` and no `+`.",
-        )
-    if line.startswith("-- "):
-        return  # a comment line; sql-migrate drops these too
-    if b.current is None:
-        return  # text before the first marker is ignored, as in sql-migrate
-    if b.block_start is not None:
-        b.block.append((number, line))
-    else:
-        b.plain.append((number, line))
+def _nothing_before(text: str, first: int, path: Path, fmt: str) -> None:
+    """goose and dbmate refuse SQL before the first marker (sql-migrate ignores it)."""
+    for number, line in enumerate(text[:first].split("\n"), start=1):
+        if line.strip() and not line.lstrip().startswith("--"):
+            raise _fail(
+                path,
+                number,
+                f"SQL before the first {fmt} marker",
+                f"{fmt} refuses statements outside the Up and Down sections: move it below "
+                "the Up marker.",
+            )
 
 
-def _directive(b: _Builder, number: int, line: str) -> None:
-    words = line[len(DIRECTIVE) :].split()
-    if not words or words[0] not in COMMANDS:
-        got = words[0] if words else ""
-        fix = next((c for c in COMMANDS if c.lower() == got.lower()), None)
-        hint = (
-            f"Write `-- +migrate {fix}` (directives are case-sensitive)."
-            if fix
-            else "Known directives: " + ", ".join(f"`-- +migrate {c}`" for c in COMMANDS) + "."
-        )
-        raise b.fail(number, f"unknown migration directive {line.strip()!r}", hint)
-    command, options = words[0], words[1:]
-    allowed = ["notransaction"] if command in ("Up", "Down") else []
-    bad = [o for o in options if o not in allowed]
-    if bad:
-        raise b.fail(
-            number,
-            f"unknown option {bad[0]!r} on -- +migrate {command}",
-            "The only option is `notransaction`, on Up or Down: `-- +migrate Up notransaction`.",
-        )
-    if command in ("Up", "Down"):
-        _start_section(b, number, command, "notransaction" in options)
-    elif command == "StatementBegin":
-        _begin_block(b, number)
-    else:
-        _end_block(b, number)
-
-
-def _start_section(b: _Builder, number: int, direction: str, notx: bool) -> None:
-    if b.block_start is not None:
-        raise b.fail(
-            b.block_start,
-            "-- +migrate StatementBegin is never closed",
-            "Add a `-- +migrate StatementEnd` line before the next section.",
-        )
-    if direction in b.sections or direction in b.options:
-        raise b.fail(
-            number,
-            f"a second -- +migrate {direction} section",
-            "Keep one Up and one Down section per file; split the change into two migrations.",
-        )
-    _close_section(b, number)
-    b.current = direction
-    b.options[direction] = (number, not notx)
-
-
-def _close_section(b: _Builder, number: int) -> None:
-    if b.current is None:
-        return
-    _flush_plain(b)
-    line, transactional = b.options[b.current]
-    b.sections[b.current] = Section(b.current, line, transactional, tuple(b.statements))
-    b.statements = []
-
-
-def _begin_block(b: _Builder, number: int) -> None:
-    if b.current is None:
-        raise b.fail(
-            number,
-            "-- +migrate StatementBegin before any Up or Down section",
-            "Put the block after `-- +migrate Up` or `-- +migrate Down`.",
-        )
-    if b.block_start is not None:
-        raise b.fail(
-            b.block_start,
-            "-- +migrate StatementBegin is never closed (another StatementBegin follows)",
-            "Add a `-- +migrate StatementEnd` line after the first statement.",
-        )
-    _flush_plain(b)
-    b.block_start = number
-    b.block = []
-
-
-def _end_block(b: _Builder, number: int) -> None:
-    if b.block_start is None:
-        raise b.fail(
-            number,
-            "-- +migrate StatementEnd without a StatementBegin",
-            "Add `-- +migrate StatementBegin` before the statement, or remove this line.",
-        )
-    text = "\n".join(line for _, line in b.block)
-    if has_code(text):
-        start = _leading_skip(b.block)
-        kept = b.block[start:]
-        sql = "\n".join(line for _, line in kept).rstrip()
-        b.statements.append(Statement(sql, tuple(n for n, _ in kept)))
-    b.block_start = None
-    b.block = []
-
-
-def _leading_skip(lines: list[tuple[int, str]]) -> int:
-    k = 0
-    while k < len(lines) - 1 and not lines[k][1].strip():
-        k += 1
-    return k
-
-
-def _flush_plain(b: _Builder) -> None:
-    """Split the collected plain lines into statements at top-level semicolons."""
-    if not b.plain:
-        return
-    text = "\n".join(line for _, line in b.plain)
-    starts = [0]
-    for _, text_line in b.plain[:-1]:
-        starts.append(starts[-1] + len(text_line) + 1)
-    numbers = [n for n, _ in b.plain]
-    pieces, rest, problem = split_sql(text)
-    for begin, end in pieces:
-        b.statements.append(_make_statement(text, begin, end, starts, numbers))
-    if problem is not None:
-        what, offset = problem
-        raise b.fail(
-            numbers[_line_index(starts, offset)],
-            f"{what} is never closed",
-            f"Close the {what} (or fix its quoting).",
-        )
-    if has_code(text[rest:]):
-        raise b.fail(
-            numbers[_line_index(starts, skip_leading_noise(text, rest, len(text)))],
-            "statement without a terminating semicolon",
-            "End the statement with `;` (sql-migrate rejects this too), or wrap it in "
-            "`-- +migrate StatementBegin` / `-- +migrate StatementEnd`.",
-        )
-    b.plain = []
-
-
-def _line_index(starts: list[int], offset: int) -> int:
-    lo, hi = 0, len(starts) - 1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if starts[mid] <= offset:
-            lo = mid
+def _section(source: Source, plan: Plan, fmt: str, path: Path) -> Section:
+    statements: list[Statement] = []
+    for kind, begin, end in plan.regions:
+        if kind == "block":
+            statements.extend(_block(source, begin, end))
         else:
-            hi = mid - 1
-    return lo
+            statements.extend(_plain(source, begin, end, fmt == "dbmate", path))
+    direction = plan.direction.capitalize()
+    return Section(direction, plan.line, plan.transactional, tuple(statements))
 
 
-def _make_statement(
-    text: str, begin: int, end: int, starts: list[int], numbers: list[int]
-) -> Statement:
-    begin = skip_leading_noise(text, begin, end)
-    first = _line_index(starts, begin)
-    last = _line_index(starts, end - 1)
-    return Statement(
-        text[begin:end],
-        tuple(numbers[first : last + 1]),
-        first_col=begin - starts[first] + 1,
-    )
+def _block(source: Source, begin: int, end: int) -> list[Statement]:
+    start = skip_noise(source.text, begin, end)
+    stop = len(source.text[start:end].rstrip()) + start
+    return [Statement(source.text[start:stop], start, source)] if start < stop else []
+
+
+def _plain(source: Source, begin: int, end: int, tail_ok: bool, path: Path) -> list[Statement]:
+    """The statements of ``source.text[begin:end]``. standard_conforming_strings is on as each
+    region starts (the server default) and follows the SET statements inside it."""
+    text = source.text[begin:end]
+    try:
+        spans, last = split_all(text)
+    except Unclosed as exc:
+        line = source.position(begin + exc.offset)[0]
+        message = f"{exc.what} is never closed"
+        raise _fail(path, line, message, "Close it (or fix its quoting).") from exc
+    spans += last.spans
+    if last.tail is not None:
+        if not tail_ok:
+            raise _fail(
+                path,
+                source.position(begin + last.tail[0])[0],
+                "statement without a terminating semicolon",
+                "End the statement with `;` (sql-migrate and goose reject this too), or wrap it "
+                "in StatementBegin / StatementEnd markers.",
+            )
+        spans.append(last.tail)
+    return [Statement(text[s:e], begin + s, source) for s, e in spans]

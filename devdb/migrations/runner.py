@@ -18,7 +18,7 @@ from devdb.errors import MigrationDrift, MigrationError
 from devdb.migrations import tracking
 from devdb.migrations.execute import run_batch, run_section
 from devdb.migrations.files import file_checksums, load_migrations
-from devdb.migrations.parse import Migration
+from devdb.migrations.parse import Migration, order
 from devdb.settings import Settings
 
 if TYPE_CHECKING:
@@ -46,12 +46,12 @@ class Plan:
     def build(cls, files: list[Migration], applied: dict[str, tracking.Applied]) -> Plan:
         plan = cls(files, applied)
         by_version = {m.version: m for m in files}
-        newest = max(applied, default="")
+        newest = order(max(applied, key=order, default=""))
         for m in files:
             row = applied.get(m.version)
             if row is None:
                 plan.pending.append(m)
-                if m.version < newest:
+                if applied and order(m.version) < newest:
                     plan.out_of_order.append(m)
             elif row.checksum != m.checksum:
                 plan.changed.append(m)
@@ -104,7 +104,7 @@ def migrate(
             tracking.ensure(conn)
         plan = _plan(conn, files)
         plan.check_drift(allow_out_of_order=allow_out_of_order)
-        todo = [m for m in plan.pending if to is None or m.version <= to]
+        todo = [m for m in plan.pending if to is None or order(m.version) <= order(to)]
         if dry_run:
             return [m.version for m in todo]
         _apply_all(conn, todo, progress)
@@ -161,7 +161,7 @@ def _apply(conn: Conn, m: Migration, progress: Progress) -> None:
 def _rollback(conn: Conn, m: Migration, progress: Progress) -> None:
     if m.down is None:
         raise MigrationError(
-            f"{m.filename} has no -- +migrate Down section: it cannot be rolled back",
+            f"{m.filename} has no Down section: it cannot be rolled back",
             "Add a Down section that undoes the Up (check it with `invoke db.migrate.verify`).",
         )
     started = time.perf_counter()
@@ -185,8 +185,12 @@ def down(
         conninfo, lock_timeout=settings.lock_timeout, wait=settings.migrate_wait
     ) as conn:
         plan = _plan(conn, files)
-        newest_first = sorted(plan.applied, reverse=True)
-        targets = [v for v in newest_first if v > to] if to is not None else newest_first[:steps]
+        newest_first = sorted(plan.applied, key=order, reverse=True)
+        targets = (
+            [v for v in newest_first if order(v) > order(to)]
+            if to is not None
+            else newest_first[:steps]
+        )
         files = _files_for(plan, targets)
         for m in files:
             _rollback(conn, m, progress)
@@ -224,7 +228,7 @@ def redo(settings: Settings, conninfo: ConnInfo, *, progress: Progress = _quiet)
         plan = _plan(conn, files)
         if not plan.applied:
             raise MigrationError("no migration is applied: nothing to redo")
-        (m,) = _files_for(plan, [max(plan.applied)])
+        (m,) = _files_for(plan, [max(plan.applied, key=order)])
         _rollback(conn, m, progress)
         _apply(conn, m, progress)
         return m.version
@@ -263,12 +267,12 @@ def status(settings: Settings, conninfo: ConnInfo) -> list[dict[str, Any]]:
     files = file_checksums(settings)
     with connect(conninfo, autocommit=True) as conn:
         applied = tracking.applied(conn)
-    newest = max(applied, default="")
+    newest = order(max(applied, key=order, default=""))
     rows = []
-    for version in sorted(set(files) | set(applied)):
+    for version in sorted(set(files) | set(applied), key=order):
         file = files.get(version)
         row = applied.get(version)
-        state = _state(file, row, version < newest)
+        state = _state(file, row, bool(applied) and order(version) < newest)
         rows.append(
             {
                 "version": version,

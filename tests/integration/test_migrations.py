@@ -94,7 +94,9 @@ def test_a_statement_failing_halfway_leaves_nothing_applied(
     assert err.message.startswith("20250101000100_broken.sql:6:5: ")
     assert 'relation "missing_table" does not exist' in err.message
     assert "SQLSTATE: 42P01 (undefined_table)" in err.details
-    assert any("Nothing of 20250101000100_broken.sql was applied" in d for d in err.details)
+    assert any(
+        "Nothing of 20250101000100_broken.sql's Up section was applied" in d for d in err.details
+    )
     assert exists(scratch_db, "kept")
     assert not exists(scratch_db, "a") and not exists(scratch_db, "a_id")
     assert [r["state"] for r in status(project, scratch_db)] == ["applied", "pending"]

@@ -1,4 +1,5 @@
-"""The migration file parser: sql-migrate's format, split by a real lexer, parsed strictly."""
+"""The migration file parser: sql-migrate, goose and dbmate formats, split by PostgreSQL's own
+grammar, run byte for byte, parsed strictly."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pytest
 
 from devdb.errors import MigrationParseError
 from devdb.migrations.files import files_digest, load_migrations, new_migration
-from devdb.migrations.parse import Migration, checksum, parse_text, split_filename, split_sql
+from devdb.migrations.parse import Migration, checksum, parse_text, split_filename
+from devdb.migrations.split import split
 
 REPO = Path(__file__).resolve().parents[2]
 NAME = Path("20250101000000_create_things.sql")
@@ -79,7 +81,7 @@ def test_notransaction_option_and_several_statements_on_a_line() -> None:
     assert m.up.statements[1].first_col == 39
 
 
-def test_comment_lines_and_text_before_the_first_marker_are_dropped() -> None:
+def test_text_before_the_first_marker_is_ignored_as_in_sql_migrate() -> None:
     m = parse(
         "-- header\nnot sql at all\n-- +migrate Up\n-- a comment; with a semicolon\nSELECT 1;\n"
     )
@@ -126,7 +128,7 @@ def test_crlf_files_parse_and_checksum_like_lf() -> None:
         ("-- + migrate Up\nSELECT 1;\n", 1, "malformed migration marker"),
         ("-- +Migrate Up\nSELECT 1;\n", 1, "malformed migration marker"),
         ("-- +migrateUp\nSELECT 1;\n", 1, "malformed migration marker"),
-        ("-- +goose Up\nSELECT 1;\n", 1, "unknown directive"),
+        ("-- +migrate Up\nSELECT 1;\n-- +goose Down\n", 3, "of another format"),
         ("-- +migrate Up notx\nSELECT 1;\n", 1, "unknown option"),
         ("-- +migrate Up\n-- +migrate StatementBegin\nSELECT 1;\n", 2, "never closed"),
         (
@@ -136,11 +138,11 @@ def test_crlf_files_parse_and_checksum_like_lf() -> None:
         ),
         ("-- +migrate Up\nSELECT 1;\n-- +migrate StatementEnd\n", 3, "without a StatementBegin"),
         ("-- +migrate StatementBegin\n-- +migrate Up\n", 1, "before any Up or Down"),
-        ("-- +migrate Up\nSELECT 1;\n-- +migrate Up\nSELECT 2;\n", 3, "a second"),
+        ("-- +goose Up\nSELECT 1;\n-- +goose Up\nSELECT 2;\n", 3, "a second"),
         ("-- +migrate Up\nSELECT 1;\nSELECT 2\n-- +migrate Down\n", 3, "terminating semicolon"),
         ("-- +migrate Up\nSELECT 1\n", 2, "terminating semicolon"),
         ("-- +migrate Up\nSELECT 'abc;\n", 2, "string literal"),
-        ("-- +migrate Up\nSELECT 1;\nSELECT $x$ body;\n", 3, "dollar quote $x$"),
+        ("-- +migrate Up\nSELECT 1;\nSELECT $x$ body;\n", 3, "dollar quote"),
         ("-- +migrate Up\nSELECT /* open ;\n", 2, "block comment"),
     ],
 )
@@ -161,16 +163,22 @@ def test_mis_cased_directive_hint_names_the_right_spelling() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["1_create.sql", "20250101_create.sql", "20250101000000-create.sql", "x.sql"]
+    ("name", "version"),
+    [
+        ("1_init.sql", "1"),
+        ("0003_add_index.sql", "0003"),
+        ("20240105090600_Add_Quoted_Names.sql", "20240105090600"),
+        ("2023-10-16.0.add-wallets.sql", "2023-10-16.0.add-wallets"),
+        ("x.sql", "x"),
+    ],
 )
-def test_bad_file_names_are_rejected(name: str) -> None:
-    with pytest.raises(MigrationParseError):
-        split_filename(Path(name))
+def test_every_sql_file_name_has_a_version(name: str, version: str) -> None:
+    assert split_filename(Path(name))[0] == version
 
 
-def test_split_sql_reports_unterminated_rest() -> None:
-    spans, rest, problem = split_sql("SELECT 1; SELECT 2")
-    assert spans == [(0, 9)] and rest == 9 and problem is None
+def test_split_reports_an_unterminated_last_statement() -> None:
+    result = split("SELECT 1; SELECT 2")
+    assert result.spans == [(0, 9)] and result.tail == (10, 18)
 
 
 def test_the_demo_migrations_parse(tmp_path: Path) -> None:
