@@ -1,20 +1,25 @@
-"""Seed speed: devdb seeds vs. the naive loop, and re-running unchanged demo seeds.
+"""Seed speed: the demo seeds side by side with ``pg_restore --data-only`` of the same data.
 
-    python bench/bench_seed.py [--rows 200000] [--naive-rows 5000] [--skip-demo]
+    python bench/bench_seed.py [--scales 1,5] [--rss-scales 1,5,20] [--runs 3] [--workers N]
 
 Starts a throwaway native PostgreSQL server in a temporary project and removes it at the end.
-Figures:
-1. a 5-column Faker-backed table (uuid, name, email, timestamp, city), end to end (seed import,
-   Faker pools, generation, COPY, ledger): rows/s;
-2. the naive loop on the same table shape (Faker defaults + executemany INSERT): rows/s, and
-   the ratio;
-3. the demo profile: first load, then `invoke db.seed --profile demo` again (wall, the whole
-   command, unchanged seeds).
+For each scale of ``--scales``:
+
+1. ``devdb.seeds.seed`` of the demo profile into a freshly migrated database, in a child process
+   (the whole load: seed import, Faker pools, generation, COPY, merge, foreign-key checks, ledger);
+2. ``pg_dump --data-only --format=custom`` of those very tables, then ``pg_restore --data-only``
+   (one job) into another freshly migrated database: the anchor, the same rows and indexes;
+3. rows/s of both, and devdb's share of pg_restore's rate (target >= 50%).
+
+For each scale of ``--rss-scales`` the child also reports its peak resident memory and its
+generator workers' (``ru_maxrss``): flat as the scale grows is the target. Runs alternate devdb
+and pg_restore; medians are printed with the load average (other processes share these cores).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -31,36 +36,37 @@ sys.path.insert(0, str(REPO))
 from devdb.conninfo import ConnInfo  # noqa: E402 - after the path set-up
 from devdb.settings import Settings  # noqa: E402
 
-TABLE_SQL = """
-CREATE SCHEMA IF NOT EXISTS bench;
-CREATE TABLE bench.{name} (
-  id         uuid PRIMARY KEY,
-  name       text NOT NULL,
-  email      text NOT NULL,
-  created_at timestamptz NOT NULL,
-  city       text NOT NULL
-);
-"""
+SEEDED_SCHEMAS = ("user", "auth", "billing", "audit")  # the demo's tables, not devdb's own
 
-SEED_FILE = """
-from datetime import UTC, datetime
-
-from devdb.seeds import between, counts, derive, fake, table
-
-people = table(
-    "bench.people",
-    rows=counts(bench={rows}),
-    columns={{
-        "name": fake("name"),
-        "email": derive(lambda r: f"{{r['name'].split()[0].lower()}}{{r.i}}@example.com"),
-        "created_at": between(datetime(2023, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)),
-        "city": fake("city"),
-    }},
-)
+CHILD = """
+import json, resource, sys, time
+sys.path.insert(0, {repo!r})
+from pathlib import Path
+from devdb.settings import load_settings
+from devdb.conninfo import parse_url
+from devdb.seeds import seed
+import devdb.seeds.generate as generate
+if {workers} > 0:
+    generate.WORKERS = {workers}
+settings = load_settings(root=Path({root!r}), environ={{"DEVDB_BACKEND": "external"}},
+                         backend="external", database_url={url!r})
+started = time.perf_counter()
+report = seed(settings, parse_url({url!r}), profile="demo", scale={scale}, force=True)
+seconds = time.perf_counter() - started
+rows = sum(t["rows"] for s in report.seeds for t in s.tables.values())
+print(json.dumps({{
+    "rows": rows, "seconds": seconds,
+    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "workers_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+}}))
 """
 
 
-def make_settings(root: Path, **overrides: object) -> Settings:
+def load_avg() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def make_settings(root: Path) -> Settings:
     from devdb.settings import load_settings
 
     root.mkdir(parents=True, exist_ok=True)
@@ -68,135 +74,158 @@ def make_settings(root: Path, **overrides: object) -> Settings:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
     env.pop("DATABASE_URL", None)
     env["DEVDB_BACKEND"] = "native"
-    return load_settings(root=root, environ=env, **overrides)
+    return load_settings(root=root, environ=env)
 
 
-def project_on(
-    server_info: ConnInfo, root: Path, dbname: str, *, demo: bool
-) -> tuple[Settings, ConnInfo]:
-    """A project folder whose database ``dbname`` is on the bench server (external backend)."""
-    from devdb.database import ADMIN_DB, connect, create_database
-
-    with connect(server_info.for_database(ADMIN_DB), autocommit=True) as conn:
-        create_database(conn, dbname)
-    info = server_info.for_database(dbname)
-    if demo:
-        for folder in ("migrations", "seeds"):
-            shutil.copytree(REPO / folder, root / folder)
-    url = info.url(show_password=True)
+def demo_project(root: Path) -> Settings:
     root.mkdir(parents=True, exist_ok=True)
-    (root / ".env").write_text(
-        f"DEVDB_BACKEND=external\nDATABASE_URL={url}\nDEVDB_DATABASE={dbname}\n"
-    )
-    settings = make_settings(root, backend="external", database_url=url, database=dbname)
-    return settings, info
+    for folder in ("migrations", "seeds"):
+        shutil.copytree(REPO / folder, root / folder)
+    return make_settings(root)
 
 
-def bench_fast(server_info: ConnInfo, tmp: Path, rows: int) -> float:
-    from devdb.database import connect
-    from devdb.seeds import seed
-
-    settings, info = project_on(server_info, tmp / "fast", "bench_fast", demo=False)
-    with connect(info, autocommit=True) as conn:
-        conn.execute(TABLE_SQL.format(name="people").encode())
-    (settings.seeds_dir).mkdir(parents=True, exist_ok=True)
-    (settings.seeds_dir / "010_people.py").write_text(SEED_FILE.format(rows=rows))
-    started = time.perf_counter()
-    report = seed(settings, info, profile="bench")
-    seconds = time.perf_counter() - started
-    loaded = report.seeds[0].tables["bench.people"]["rows"]
-    assert loaded == rows, loaded
-    print(f"devdb seed: {rows:,} rows in {seconds:.2f} s = {rows / seconds:,.0f} rows/s")
-    return rows / seconds
-
-
-def bench_naive(server_info: ConnInfo, tmp: Path, rows: int) -> float:
-    import uuid
-
-    from faker import Faker
-
-    from devdb.database import connect
-
-    _, info = project_on(server_info, tmp / "naive", "bench_naive", demo=False)
-    with connect(info, autocommit=True) as conn:
-        conn.execute(TABLE_SQL.format(name="people").encode())
-    started = time.perf_counter()
-    fake = Faker()
-    data = [
-        (uuid.uuid4(), fake.name(), fake.email(), fake.date_time(tzinfo=UTC), fake.city())
-        for _ in range(rows)
-    ]
-    with connect(info) as conn, conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO bench.people (id, name, email, created_at, city) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            data,
-        )
-        conn.commit()
-    seconds = time.perf_counter() - started
-    print(f"naive loop: {rows:,} rows in {seconds:.2f} s = {rows / seconds:,.0f} rows/s")
-    return rows / seconds
-
-
-def bench_demo(server_info: ConnInfo, tmp: Path) -> None:
+def migrated_database(server: ConnInfo, project: Settings, name: str) -> ConnInfo:
+    """A new database ``name`` with the demo migrations applied (no seed data)."""
+    from devdb.database import ADMIN_DB, connect, create_database, drop_database
     from devdb.migrations import migrate
-    from devdb.seeds import seed
 
-    settings, info = project_on(server_info, tmp / "demo", "bench_demo", demo=True)
-    migrate(settings, info)
+    with connect(server.for_database(ADMIN_DB), autocommit=True) as conn:
+        drop_database(conn, name)
+        create_database(conn, name)
+    info = server.for_database(name)
+    migrate(project, info)
+    return info
+
+
+def devdb_seed(root: Path, info: ConnInfo, scale: float, workers: int) -> dict[str, float]:
+    code = CHILD.format(
+        repo=str(REPO),
+        root=str(root),
+        url=info.url(show_password=True),
+        scale=scale,
+        workers=workers,
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"the seed failed:\n{done.stderr}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def pg_env(info: ConnInfo) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PGPASSWORD"] = info.password or ""
+    return env
+
+
+def client_args(info: ConnInfo) -> list[str]:
+    return ["-h", info.host, "-p", str(info.port), "-U", info.user, "-d", info.dbname]
+
+
+def dump(bindir: Path, info: ConnInfo, path: Path) -> None:
+    schemas = [arg for s in SEEDED_SCHEMAS for arg in ("-n", s)]
+    subprocess.run(
+        [
+            str(bindir / "pg_dump"),
+            *client_args(info),
+            "--data-only",
+            "-Fc",
+            "-Z",
+            "0",
+            *schemas,
+            "-f",
+            str(path),
+        ],
+        env=pg_env(info),
+        check=True,
+    )
+
+
+def restore(bindir: Path, info: ConnInfo, path: Path) -> float:
     started = time.perf_counter()
-    report = seed(settings, info, profile="demo")
-    seconds = time.perf_counter() - started
-    total = sum(t["rows"] for s in report.seeds for t in s.tables.values())
-    rate = total / seconds
-    print(f"demo profile, first load: {total:,} rows in {seconds:.2f} s = {rate:,.0f} rows/s")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
-    env.pop("DATABASE_URL", None)
-    invoke = str(Path(sys.executable).with_name("invoke"))
-    walls = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        done = subprocess.run(
-            [invoke, "db.seed", "--profile", "demo"],
-            cwd=tmp / "demo",
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        walls.append(time.perf_counter() - t0)
-        if done.returncode != 0 or "seeded 0 of" not in done.stderr:
-            print(done.stdout, done.stderr)
-            raise SystemExit("the re-run did not skip every seed")
+    subprocess.run(
+        [
+            str(bindir / "pg_restore"),
+            *client_args(info),
+            "--data-only",
+            "-j",
+            "1",
+            "--exit-on-error",
+            str(path),
+        ],
+        env=pg_env(info),
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
+def bench_scale(
+    server: ConnInfo,
+    project: Settings,
+    bindir: Path,
+    tmp: Path,
+    scale: float,
+    runs: int,
+    workers: int,
+) -> dict[str, float]:
+    seeded, restored = [], []
+    rows = 0
+    rss: dict[str, float] = {}
+    for run in range(runs):
+        info = migrated_database(server, project, "bench_seed")
+        result = devdb_seed(project.root, info, scale, workers)
+        rows = int(result["rows"])
+        seeded.append(result["seconds"])
+        rss = result
+        if run == 0:
+            dump(bindir, info, tmp / "seed.dump")
+        target = migrated_database(server, project, "bench_restore")
+        restored.append(restore(bindir, target, tmp / "seed.dump"))
+    mine, anchor = statistics.median(seeded), statistics.median(restored)
     print(
-        f"demo profile, unchanged re-run (`invoke db.seed --profile demo`, whole command): "
-        f"median {statistics.median(walls):.3f} s, min {min(walls):.3f} s over {len(walls)} runs"
+        f"scale {scale:g}: {rows:,} rows; devdb seed median {mine:.2f} s = {rows / mine:,.0f} "
+        f"rows/s; pg_restore --data-only -j 1 median {anchor:.2f} s = {rows / anchor:,.0f} rows/s; "
+        f"devdb at {anchor / mine:.0%} of pg_restore (target >= 50%) "
+        f"[runs: devdb {', '.join(f'{s:.2f}' for s in seeded)}; "
+        f"pg_restore {', '.join(f'{s:.2f}' for s in restored)}] load {load_avg()}"
+    )
+    return rss
+
+
+def bench_rss(server: ConnInfo, project: Settings, scale: float, workers: int) -> None:
+    info = migrated_database(server, project, "bench_seed")
+    result = devdb_seed(project.root, info, scale, workers)
+    print(
+        f"scale {scale:g}: {int(result['rows']):,} rows in {result['seconds']:.2f} s; peak RSS "
+        f"{result['rss_mb']:.0f} MB (seeding process), {result['workers_rss_mb']:.0f} MB "
+        f"(largest generator worker) load {load_avg()}"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--naive-rows", type=int, default=5_000)
-    parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--scales", default="1,5", help="scales for the pg_restore comparison")
+    parser.add_argument("--rss-scales", default="1,5,20", help="scales for peak memory")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=0, help="generator processes (0: auto)")
     args = parser.parse_args()
 
     from devdb import server
     from devdb.backends.native import NativeBackend
+    from devdb.backends.pgbin import find_binaries
 
     tmp = Path(tempfile.mkdtemp(prefix="devdb-bench-seed-"))
     settings = make_settings(tmp / "server")
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"{datetime.now(UTC):%H:%M:%S} UTC, {os.cpu_count()} cores, load average {load}")
+    print(f"{datetime.now(UTC):%H:%M:%S} UTC, {os.cpu_count()} cores, load average {load_avg()}")
     up = server.up(settings)
     try:
-        fast = bench_fast(up.conninfo, tmp, args.rows)
-        naive = bench_naive(up.conninfo, tmp, args.naive_rows)
-        print(f"speed-up: {fast / naive:.1f}x (target >= 25x; target >= 100,000 rows/s)")
-        if not args.skip_demo:
-            bench_demo(up.conninfo, tmp)
-        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-        print(f"load average at the end: {load} (other processes share these cores)")
+        project = demo_project(tmp / "demo")
+        bindir = find_binaries(settings.pg_bin).bindir
+        for scale in [float(s) for s in args.scales.split(",") if s]:
+            bench_scale(up.conninfo, project, bindir, tmp, scale, args.runs, args.workers)
+        for scale in [float(s) for s in args.rss_scales.split(",") if s]:
+            bench_rss(up.conninfo, project, scale, args.workers)
+        print(f"load average at the end: {load_avg()} (other processes share these cores)")
     finally:
         NativeBackend(settings).remove()
         shutil.rmtree(tmp, ignore_errors=True)

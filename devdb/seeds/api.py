@@ -96,15 +96,25 @@ class Context:
         """How many rows (row numbers) ``table`` has in this profile and scale."""
         return lookup_table(table).count(self.profile, self.scale)
 
-    def column_of(self, table: str, column: str) -> list[Any]:
-        """Every value of ``column`` of ``table`` (computed once per process, then cached)."""
+    def column_of(self, table: str, column: str) -> Sequence[Any]:
+        """Every value of ``column`` of ``table`` (computed once per process, then cached;
+        timestamps and numbers in 8 bytes each)."""
         target = lookup_table(table)
         key = (column, self.profile, self.scale)
         if key not in target.column_cache:
-            rows = range(target.count(self.profile, self.scale))
-            built = target.build_columns(rows, self.profile, self.scale, upto=column)
-            target.column_cache[key] = built[column]
+            target.column_cache[key] = _column(target, column, self.profile, self.scale)
         return target.column_cache[key]
+
+
+def _column(target: Table, column: str, profile: str, scale: float) -> Sequence[Any]:
+    from devdb.seeds.compact import compact, join
+
+    count = target.count(profile, scale)
+    parts = []
+    for lo in range(0, count, 50_000):  # in slices, so the full list of objects never exists
+        rows = range(lo, min(lo + 50_000, count))
+        parts.append(compact(target.build_columns(rows, profile, scale, upto=column)[column]))
+    return join(parts)
 
 
 class Row:
@@ -162,7 +172,7 @@ class Table:
     only_if: Callable[[Row], bool] | None = None
     prune: bool = True
     seed: str = ""
-    column_cache: dict[tuple[str, str, float], list[Any]] = field(default_factory=dict)
+    column_cache: dict[tuple[str, str, float], Sequence[Any]] = field(default_factory=dict)
     _salts: dict[str, int] = field(default_factory=dict)
 
     @property

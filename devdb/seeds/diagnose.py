@@ -57,14 +57,11 @@ def locate(step: Step, diag: Any, profile: str, scale: float) -> int | None:
     """The row number the error is about, when it can be found."""
     assert step.table is not None
     match = _COPY_LINE.search(diag.context or "")
-    wanted: list[tuple[str, str, bool]] = []
     if match:
         k = int(match.group(1)) - 1
-        if step.lines and 0 <= k < len(step.lines):  # a sorted load: the line starts with the id
-            wanted = [("id", step.lines[k].split(b"\t", 1)[0].decode(), False)]
-        elif 0 <= k < len(step.rows):
+        if 0 <= k < len(step.rows):
             return step.rows[k]
-    wanted = wanted or _wanted(step.table, diag.message_detail or "")
+    wanted = _wanted(step.table, diag.message_detail or "")
     if not wanted:
         return None
     try:

@@ -78,10 +78,14 @@ class Execution:
         order = [(seed, ld) for seed, group in loads.items() for ld in group]
         tables = [ld.table for _, ld in order]
         keys = self._prepare(tables)
-        for n, (seed, ld) in enumerate(order):  # 1. empty tables load directly, others stage
+        for seed, ld in order:  # 1. empty tables load directly, others stage
             with self._timed(seed, ld.table, "staging"):
                 ld.direct = load.is_empty(self.conn, ld.table)
-                if not ld.direct:
+        staged = [ld.table for _, ld in order if not ld.direct]
+        gen.plan(staged + [ld.table for _, ld in order if ld.direct])  # the order of generation
+        for n, (seed, ld) in enumerate(order):
+            if not ld.direct:
+                with self._timed(seed, ld.table, "staging"):
                     load.stage(self.conn, ld, n, gen=gen, step=self.step, progress=self.progress)
         for seed, ld in reversed(order):  # 2. children first: rows no longer in the output
             if not ld.direct and ld.table.prune:
@@ -132,7 +136,6 @@ class Execution:
             gen=gen,
             step=step,
             progress=self.progress,
-            sort_by_id=True,
         )
         ld.inserted = len(ld.generated)
         if self.skip_triggers:

@@ -3,12 +3,17 @@
 Each chunk depends only on (table, profile, scale, first row, last row), so chunks can be made in
 any process and in any order; they are written to COPY in row order, which keeps the result
 byte-identical whatever the number of workers.
+
+Worker processes run ahead of the COPY by a fixed number of chunks (``AHEAD`` per worker), across
+table boundaries when the run's table order is known (``Generator.plan``): the server loads one
+table while the workers make the next, and memory stays the same whatever the scale.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,6 +23,7 @@ from devdb.errors import SeedError
 from devdb.seeds.api import REGISTRY, Table
 
 CHUNK = 10_000
+AHEAD = 3  # chunks in flight per worker process
 PARALLEL_FROM = 30_000  # rows; below this, forking workers costs more than it saves
 WORKERS: int | None = None  # processes for big tables; None: one per core (at most 8)
 NULL = "\\N"
@@ -26,7 +32,7 @@ _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 @dataclass(frozen=True)
 class Chunk:
-    rows: list[int]  # the row numbers in this chunk, in COPY line order
+    rows: Sequence[int]  # the row numbers in this chunk, in COPY line order (often a range)
     text: bytes  # COPY text format, one line per row
 
 
@@ -51,7 +57,7 @@ def make_chunk(table: Table, lo: int, hi: int, profile: str, scale: float) -> Ch
     if not rows:
         return Chunk([], b"")
     text = "\n".join(map("\t".join, zip(*cols, strict=True))) + "\n"
-    return Chunk(list(rows), text.encode())
+    return Chunk(rows if isinstance(rows, range) else list(rows), text.encode())
 
 
 def build(table: Table, rows: Sequence[int], profile: str, scale: float) -> dict[str, list[Any]]:
@@ -183,6 +189,8 @@ class Generator:
     def __init__(self, profile: str, scale: float, workers: int = 1) -> None:
         self.profile, self.scale, self.workers = profile, scale, workers
         self._pool: Any = None
+        self._todo: Iterator[tuple[str, int, int]] = iter(())
+        self._pending: deque[tuple[str, Any]] = deque()  # (table, AsyncResult), in COPY order
 
     def __enter__(self) -> Generator:
         return self
@@ -191,21 +199,48 @@ class Generator:
         self.close()
 
     def close(self) -> None:
+        self._pending.clear()
         if self._pool is not None:
             self._pool.terminate()
             self._pool.join()
             self._pool = None
 
+    def plan(self, tables: Sequence[Table]) -> None:
+        """The order ``chunks`` will be asked for: workers start on a table before its turn."""
+        if self.workers > 1:
+            self._todo = (
+                (t.name, lo, hi)
+                for t in tables
+                for lo, hi in chunk_ranges(t.count(self.profile, self.scale))
+            )
+            self._top_up()
+
     def chunks(self, table: Table) -> Iterator[Chunk]:
         count = table.count(self.profile, self.scale)
-        ranges = chunk_ranges(count)
-        if self.workers > 1 and count >= PARALLEL_FROM:
-            pool = self._get_pool()
-            args = [(table.name, lo, hi, self.profile, self.scale) for lo, hi in ranges]
-            yield from pool.imap(_worker_chunk, args)
+        if self.workers > 1 and not self._pending and count >= PARALLEL_FROM:
+            self._todo = ((table.name, lo, hi) for lo, hi in chunk_ranges(count))  # unplanned
+            self._top_up()
+        if self._pending and self._pending[0][0] == table.name:
+            yield from self._planned(table.name)
             return
-        for lo, hi in ranges:
+        for lo, hi in chunk_ranges(count):  # small, or not where the plan said: made here
             yield make_chunk(table, lo, hi, self.profile, self.scale)
+
+    def _planned(self, name: str) -> Iterator[Chunk]:
+        """The chunks of ``name`` already handed to workers (and those still to hand out)."""
+        while self._pending and self._pending[0][0] == name:
+            _, result = self._pending.popleft()
+            self._top_up()
+            yield result.get()
+
+    def _top_up(self) -> None:
+        pool = self._get_pool()
+        while len(self._pending) < self.workers * AHEAD:
+            task = next(self._todo, None)
+            if task is None:
+                return
+            args = (task[0], task[1], task[2], self.profile, self.scale)
+            self._pending.append((task[0], pool.apply_async(_worker_chunk, (args,))))
 
     def _get_pool(self) -> Any:
         if self._pool is None:

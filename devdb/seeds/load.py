@@ -17,6 +17,9 @@ User triggers of the loaded tables are disabled for the transaction, so seeded v
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +31,33 @@ if TYPE_CHECKING:
     from psycopg import sql
 
     from devdb.seeds.progress import Progress
+
+
+class RowMap:
+    """The row number of each COPY line, kept as the chunks' ranges (a few bytes per chunk; a
+    table with ``only_if`` keeps its row numbers as 8-byte integers)."""
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []  # first COPY line of each chunk
+        self._rows: list[Sequence[int]] = []
+        self._len = 0
+
+    def add(self, rows: Sequence[int]) -> None:
+        if not rows:
+            return
+        self._starts.append(self._len)
+        self._rows.append(rows if isinstance(rows, range) else array("q", rows))
+        self._len += len(rows)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, line: int) -> int:
+        """The row number of COPY line ``line`` (0-based)."""
+        if not 0 <= line < self._len:
+            raise IndexError(line)
+        k = bisect_right(self._starts, line) - 1
+        return self._rows[k][line - self._starts[k]]
 
 
 @dataclass
@@ -42,7 +72,7 @@ class TableLoad:
     updated: int = 0
     deleted: int = 0
     replaced: int = 0  # changed rows deleted before the merge, so it re-inserts them
-    generated: list[int] = field(default_factory=list)  # row numbers, in COPY line order
+    generated: RowMap = field(default_factory=RowMap)  # row numbers by COPY line
 
 
 class Step:
@@ -52,12 +82,11 @@ class Step:
         self.seed = ""
         self.table: Table | None = None
         self.what = ""
-        self.rows: list[int] = []
-        self.lines: list[bytes] = []  # COPY lines, when written sorted rather than in row order
+        self.rows: RowMap = RowMap()
         self.sql_text = ""
 
     def at(self, seed: str, table: Table | None, what: str) -> None:
-        self.seed, self.table, self.what, self.rows, self.lines = seed, table, what, [], []
+        self.seed, self.table, self.what, self.rows = seed, table, what, RowMap()
 
 
 def ident(table: Table) -> sql.Composable:
@@ -152,48 +181,21 @@ def copy_rows(
     gen: Generator,
     step: Step,
     progress: Progress,
-    sort_by_id: bool = False,
 ) -> None:
-    """Generate ``load.table`` and COPY it into ``target`` (the table or its staging table);
-    ``sort_by_id`` writes the rows in id order (for a direct load into the table)."""
+    """Generate ``load.table`` and COPY it into ``target`` (the table or its staging table),
+    chunk by chunk: only the chunks in flight are in memory, whatever the table's size."""
     from psycopg import sql
 
     t = load.table
     stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(target, col_list(t.load_columns))
     step.rows = load.generated
-    total = t.count(gen.profile, gen.scale)
-    progress.start(t.name, total)
+    progress.start(t.name, t.count(gen.profile, gen.scale))
     with conn.cursor() as cur, cur.copy(stmt) as copy:
-        if sort_by_id and t.id == "uuid" and total <= SORT_LIMIT:
-            lines = _sorted_lines(load, gen, progress)
-            step.lines = lines
-            for k in range(0, len(lines), 10_000):
-                copy.write(b"\n".join(lines[k : k + 10_000]) + b"\n")
-        else:
-            for chunk in gen.chunks(t):
-                load.generated.extend(chunk.rows)
-                copy.write(chunk.text)
-                progress.advance(t.name, chunk.rows[-1] + 1 if chunk.rows else 0)
+        for chunk in gen.chunks(t):
+            load.generated.add(chunk.rows)
+            copy.write(chunk.text)
+            progress.advance(t.name, chunk.rows[-1] + 1 if chunk.rows else 0)
     progress.finish(t.name)
-
-
-# Rows a table may have for a sorted load (they are held in memory: about 100 bytes each).
-SORT_LIMIT = 2_000_000
-
-
-def _sorted_lines(load: TableLoad, gen: Generator, progress: Progress) -> list[bytes]:
-    """All COPY lines of the table in id order (uuid text order is PostgreSQL's uuid order), so
-    the primary key index is filled at its right edge instead of at random pages."""
-    t = load.table
-    parts = []
-    for chunk in gen.chunks(t):
-        load.generated.extend(chunk.rows)
-        parts.append(chunk.text)
-        progress.advance(t.name, chunk.rows[-1] + 1 if chunk.rows else 0)
-    lines = b"".join(parts).split(b"\n")
-    lines.pop()  # after the last newline
-    lines.sort()
-    return lines
 
 
 def stage(

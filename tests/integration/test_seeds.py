@@ -357,3 +357,27 @@ def test_only_runs_one_seed(demo: tuple[Settings, ConnInfo]) -> None:
     assert counts(info)["user.organizations"] == 3
     with pytest.raises(SeedError, match="no seed named 'nope'"):
         seed(settings, info, profile="test", only="nope")
+
+
+def test_a_failing_row_in_a_parallel_load_with_skipped_rows_is_named(
+    demo: tuple[Settings, ConnInfo], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """COPY reports a line; with rows skipped (only_if), chunks made by two workers ahead of the
+    COPY, the error still names the row number the seed file knows."""
+    from devdb.seeds import generate
+
+    settings, info = demo
+    monkeypatch.setattr(generate, "PARALLEL_FROM", 50)
+    monkeypatch.setattr(generate, "CHUNK", 37)
+    monkeypatch.setattr(generate, "WORKERS", 2)
+    add_widgets(settings, info, "0 if r.i == 251 else 2")
+    seed_file = settings.seeds_dir / "070_widgets.py"
+    seed_file.write_text(
+        seed_file.read_text()
+        .replace("counts(test=6)", "counts(test=400)")
+        .replace("columns=", "only_if=lambda r: r.i % 4 != 1, columns=")
+    )
+    with pytest.raises(SeedError) as caught:
+        seed(settings, info, profile="test")
+    assert "table public.widgets, row 251" in caught.value.message
+    assert counts(info)["user.users"] == 0

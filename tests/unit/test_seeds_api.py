@@ -196,3 +196,31 @@ def test_pools_are_kept_on_disk_and_reused_without_faker(
     monkeypatch.setattr(pools, "_POOLS", {})
     with pytest.raises(AssertionError, match="Faker was used"):
         pools.get_pool(spec)  # a damaged file is made again (here: the stub says so)
+
+
+def test_looked_up_columns_are_kept_compact_and_give_the_same_values() -> None:
+    from datetime import timedelta
+
+    from devdb.seeds.api import Context
+    from devdb.seeds.compact import Timestamps, compact, join
+
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    t = register(
+        table(
+            "x.stamped",
+            rows=counts(test=120_000),
+            columns={"at": derive(lambda r: start + timedelta(seconds=r.hash() % 10**8))},
+        )
+    )
+    looked_up = Context(t, "y", [], "test", 1).column_of("x.stamped", "at")
+    assert isinstance(looked_up, Timestamps)  # 8 bytes a row, not a list of datetimes
+    built = t.build_columns(range(120_000), "test", 1)["at"]
+    assert [looked_up[i] for i in (0, 49_999, 50_000, 119_999)] == [
+        built[0],
+        built[49_999],
+        built[50_000],
+        built[119_999],
+    ]
+    assert list(looked_up) == built and looked_up[5].tzinfo is UTC
+    assert list(join([compact([3, 4]), compact([5])])) == [3, 4, 5]
+    assert join([compact([1, None]), compact(["a"])]) == [1, None, "a"]
