@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devdb.errors import ExplainError
-from devdb.explain.sqlscan import TRANSACTION_CONTROL, first_word, statements, tokens
+from devdb.explain.sqlscan import (
+    TRANSACTION_CONTROL,
+    ScanError,
+    first_word,
+    statements,
+    tokens,
+)
 
 DEFAULT_BUFFERS_BUDGET = 0.20
 _HEADER = re.compile(r"^--\s*([A-Za-z][\w-]*)\s*:\s*(.*?)\s*$")
@@ -132,7 +138,13 @@ def check_one_statement(where: str, sql: str) -> None:
     (COMMIT, ROLLBACK, BEGIN, SAVEPOINT, END, ABORT, PREPARE TRANSACTION, ...) and more than one
     statement (counted as the server splits them: not inside literals, dollar quotes or
     comments)."""
-    found = statements(sql)
+    try:
+        found = statements(sql)
+    except ScanError as exc:
+        raise ExplainError(
+            f"{where}: cannot read the SQL: {exc}",
+            "Close the string, quoted identifier, dollar quote or comment it leaves open.",
+        ) from exc
     for statement in found:
         word = first_word(statement)
         if word in TRANSACTION_CONTROL:
@@ -156,12 +168,20 @@ def render_sql(query: NamedQuery, values: dict[str, str | None]) -> str:
     for token in tokens(query.sql):
         if token.kind == "variable":
             value = values[token.name]
-            parts.append(
-                "NULL" if value is None else quote_literal(value) if token.quoted else value
-            )
+            parts.append(_substitute(value, token.quote))
         elif not (token.kind == "comment" and token.text.startswith("--")):
             parts.append(token.text)
     return "".join(parts).strip().rstrip(";").strip()
+
+
+def _substitute(value: str | None, quote: str) -> str:
+    if value is None:
+        return "NULL"
+    if quote == "literal":
+        return quote_literal(value)
+    if quote == "identifier":
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
 
 def quote_literal(value: str) -> str:

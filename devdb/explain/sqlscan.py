@@ -1,10 +1,11 @@
-"""A query file as psql reads it: literals, comments, psql variables and statement ends.
+"""A query file as psql reads it: comments, psql variables and statement ends.
 
-psql substitutes ``:name`` and ``:'name'`` only in plain SQL text: never inside string literals
-(``'...'``, ``E'...'``), quoted identifiers, dollar-quoted bodies (``$$...$$``, ``$tag$...$tag$``)
-or comments (``-- ...`` and nested ``/* ... */``); a ``;`` ends a statement only in plain text
-too. ``tokens`` splits a file along those lines so ``queries.py`` substitutes variables where
-psql would and ``statements`` counts statements the way the server will.
+The file is cut by PostgreSQL's own scanner (pglast's ``scan``), so string literals (``'...'``,
+``E'...'``, ``U&'...'``), quoted identifiers, dollar-quoted bodies (``$$...$$``,
+``$tag$...$tag$``) and comments (``-- ...``, nested ``/* ... */``) are exactly what the server
+will see. psql substitutes ``:name``, ``:'name'`` and ``:"name"`` only in plain SQL text, which
+here means a ``:`` token followed directly by a name or a quoted name token (``::`` is one
+token, a cast); a ``;`` ends a statement only in plain text too.
 """
 
 from __future__ import annotations
@@ -12,86 +13,80 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-_SIMPLE = re.compile(
-    r"""(?P<literal>[eE]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|"(?:[^"]|"")*")"""
-    r"|(?P<dollar>\$(?P<tag>[A-Za-z_\x80-\uffff][\w\x80-\uffff]*)?\$)"
-    r"|(?P<line>--[^\n]*)"
-    r"|(?P<block>/\*)"
-    r"|(?P<cast>::)"
-    r"|(?<![\w$]):(?:'(?P<quoted>[A-Za-z_]\w*)'|(?P<raw>[A-Za-z_]\w*))"
-    r"|(?P<semi>;)",
-    re.DOTALL,
-)
 TRANSACTION_CONTROL = frozenset(
     {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "PREPARE"}
 )
+_NAME = re.compile(r"[A-Za-z_]\w*")
+_QUOTED = {"'": "literal", '"': "identifier"}
+
+
+class ScanError(ValueError):
+    """The text ends inside a string, quoted identifier, dollar quote or comment."""
 
 
 @dataclass(frozen=True)
 class Token:
-    """A piece of the file: ``text`` (plain SQL), ``literal`` (strings, quoted identifiers,
-    dollar quotes), ``comment``, ``variable`` (``name`` set; ``quoted`` for ``:'name'``) or
-    ``semicolon``."""
+    """A piece of the file: ``text`` (SQL), ``comment``, ``semicolon`` or ``variable`` (``name``
+    set; ``quote`` is ``literal`` for ``:'name'``, ``identifier`` for ``:"name"``, else ``""``).
+    """
 
     kind: str
     text: str
     name: str = ""
-    quoted: bool = False
+    quote: str = ""
 
 
 def tokens(sql: str) -> Iterator[Token]:
     """The file cut into tokens; joining every token's text gives the file back."""
-    pos = 0
-    while pos < len(sql):
-        match = _SIMPLE.search(sql, pos)
-        if match is None:
-            yield Token("text", sql[pos:])
-            return
-        if match.start() > pos:
-            yield Token("text", sql[pos : match.start()])
-        end = _token_end(sql, match)
-        yield _classify(match, sql[match.start() : end])
-        pos = end
+    from pglast import parser
 
-
-def _token_end(sql: str, match: re.Match[str]) -> int:
-    if match.group("dollar"):
-        close = sql.find(match.group("dollar"), match.end())
-        return len(sql) if close < 0 else close + len(match.group("dollar"))
-    if match.group("block"):
-        return _block_comment_end(sql, match.start())
-    return match.end()
-
-
-def _block_comment_end(sql: str, start: int) -> int:
-    """Where a (possibly nested) ``/* */`` comment ends; the file's end when it never does."""
-    depth, pos = 0, start
-    while pos < len(sql):
-        pair = sql[pos : pos + 2]
-        if pair == "/*":
-            depth, pos = depth + 1, pos + 2
-        elif pair == "*/":
-            depth, pos = depth - 1, pos + 2
-            if depth == 0:
-                return pos
+    try:
+        scanned = list(parser.scan(sql))
+    except parser.ParseError as exc:
+        raise ScanError(str(exc)) from exc
+    pos, i = 0, 0
+    while i < len(scanned):
+        tok = scanned[i]
+        if tok.start > pos:
+            yield Token("text", sql[pos : tok.start])
+        variable = _variable(sql, scanned, i)
+        if variable is not None:
+            yield variable
+            i += 2
         else:
-            pos += 1
-    return len(sql)
+            yield _classify(tok.name, sql[tok.start : tok.end + 1])
+            i += 1
+        pos = scanned[i - 1].end + 1
+    if pos < len(sql):
+        yield Token("text", sql[pos:])
 
 
-def _classify(match: re.Match[str], text: str) -> Token:
-    if match.group("literal") or match.group("dollar"):
-        return Token("literal", text)
-    if match.group("line") or match.group("block"):
+def _variable(sql: str, scanned: list[Any], i: int) -> Token | None:
+    """``:name``, ``:'name'`` or ``:"name"`` starting at token ``i`` (psql's variable forms;
+    a ``:`` right after a word character, as in ``a[1:n]``, is left alone)."""
+    colon = scanned[i]
+    if colon.name != "ASCII_58" or i + 1 >= len(scanned):
+        return None
+    after = scanned[i + 1]
+    if after.start != colon.end + 1 or (colon.start and sql[colon.start - 1].isalnum()):
+        return None
+    text = sql[after.start : after.end + 1]
+    whole = sql[colon.start : after.end + 1]
+    if text[:1] in _QUOTED and text[-1:] == text[:1] and _NAME.fullmatch(text[1:-1]):
+        return Token("variable", whole, text[1:-1], _QUOTED[text[:1]])
+    if _NAME.fullmatch(text):
+        return Token("variable", whole, text)
+    return None
+
+
+def _classify(name: str, text: str) -> Token:
+    if name in {"SQL_COMMENT", "C_COMMENT"}:
         return Token("comment", text)
-    if match.group("semi"):
+    if name == "ASCII_59":
         return Token("semicolon", text)
-    if match.group("quoted"):
-        return Token("variable", text, match.group("quoted"), quoted=True)
-    if match.group("raw"):
-        return Token("variable", text, match.group("raw"))
-    return Token("text", text)  # a :: cast
+    return Token("text", text)
 
 
 def statements(sql: str) -> list[str]:
@@ -111,5 +106,5 @@ def statements(sql: str) -> list[str]:
 
 def first_word(statement: str) -> str:
     """The statement's first keyword, upper case (``""`` when it starts with a parenthesis)."""
-    match = re.match(r"\(*\s*([A-Za-z_]+)", statement)
+    match = re.match(r"[(\s]*([A-Za-z_]+)", statement)
     return match.group(1).upper() if match else ""

@@ -194,3 +194,14 @@ def test_semicolons_in_literals_and_comments_are_not_statement_ends(
     tmp_path: Path, body: str
 ) -> None:
     parse_query(write(tmp_path, "ok.sql", body))
+
+
+def test_unterminated_sql_is_one_error(tmp_path: Path) -> None:
+    with pytest.raises(ExplainError, match=r"open\.sql: cannot read the SQL: unterminated"):
+        parse_query(write(tmp_path, "open.sql", "select 'abc"))
+
+
+def test_identifier_variables_and_array_slices(tmp_path: Path) -> None:
+    q = parse_query(write(tmp_path, "i.sql", '-- param: col = a"b\nselect :"col", arr[1:n] from t'))
+    assert q.variables() == ["col"]  # arr[1:n] is a slice, as psql leaves an unset :n
+    assert render_sql(q, {"col": 'a"b'}) == 'select "a""b", arr[1:n] from t'
