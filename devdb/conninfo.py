@@ -10,6 +10,7 @@ checks is the address the connection uses: nothing in the environment can redire
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import pwd
@@ -21,6 +22,21 @@ from urllib.parse import quote
 
 from devdb.errors import ConfigError
 from devdb.redact import MASK, mask_text
+
+# libpq parameters a PG* variable could otherwise set behind devdb's back, with the value that
+# means "libpq's default" (an empty value counts as given, so the variable is not read).
+PINNED = {
+    "options": "",
+    "sslmode": "prefer",
+    "sslrootcert": "",
+    "sslcert": "",
+    "sslkey": "",
+    "sslcrl": "",
+    "channel_binding": "prefer",
+    "target_session_attrs": "any",
+    "load_balance_hosts": "disable",
+    "application_name": "",
+}
 
 
 @dataclass(frozen=True)
@@ -62,18 +78,30 @@ class ConnInfo:
 
     def kwargs(self, **defaults: str | int) -> dict[str, Any]:
         """Keyword arguments for ``psycopg.connect``: every parameter explicit (``defaults``
-        only where the connection string says nothing). A literal IP host is also pinned as
-        ``hostaddr``, so PGHOSTADDR cannot send the connection elsewhere."""
+        only where the connection string says nothing). What decides where and how it connects
+        is pinned too (a literal IP host as ``hostaddr``, libpq's defaults or empty values for
+        the rest), so no PG* variable or service entry can redirect or weaken it later."""
         kw: dict[str, Any] = dict(defaults)
         kw.update(port=self.port, user=self.user, dbname=self.dbname)
-        if self.host:
-            kw["host"] = self.host
+        kw["host"] = self.host
         if self.password:
             kw["password"] = self.password
         kw.update(self.params)
-        if "hostaddr" not in kw and self.host and all(_is_ip(h) for h in self.hosts):
-            kw["hostaddr"] = self.host
+        if "hostaddr" not in kw:
+            kw["hostaddr"] = self.host if self.host and all(map(_is_ip, self.hosts)) else ""
+        for keyword, value in PINNED.items():
+            kw.setdefault(keyword, value)
         return kw
+
+    def libpq_env(self) -> dict[str, str]:
+        """The PG* variables that say exactly what ``kwargs()`` says, for psql and pg_dump."""
+        names = _env_vars()
+        return {names[k]: str(v) for k, v in self.kwargs().items() if k in names and v != ""}
+
+    def child_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """An environment for a libpq program: the caller's without any PG* variable that could
+        send it elsewhere, plus this connection's own."""
+        return clean_environ(os.environ if base is None else base) | self.libpq_env()
 
     @property
     def hosts(self) -> list[str]:
@@ -203,6 +231,13 @@ def resolve(params: Mapping[str, str], env: Mapping[str, str]) -> dict[str, str]
     return result
 
 
+def clean_environ(base: Mapping[str, str]) -> dict[str, str]:
+    """``base`` without the libpq variables (PGHOST, PGHOSTADDR, PGSERVICE, PGSSLMODE, ...)."""
+    drop = {*_env_vars().values(), "PGSERVICE", "PGSERVICEFILE", "PGSYSCONFDIR"}
+    return {k: v for k, v in base.items() if k not in drop}
+
+
+@functools.cache
 def _env_vars() -> dict[str, str]:
     """libpq's keyword -> environment variable table (as the loaded libpq knows it)."""
     from psycopg import pq

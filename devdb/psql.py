@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from devdb.conninfo import ConnInfo
+from devdb.conninfo import ConnInfo, clean_environ
 from devdb.errors import BinariesNotFound, ConnectionFailed
 from devdb.settings import Settings
 
@@ -64,6 +64,7 @@ def build_command(
     env["PGAPPNAME"] = "devdb-psql"
     local = local_psql(settings, backend_name)
     if local is not None:
+        env = conninfo.libpq_env() | {"PGAPPNAME": "devdb-psql"}  # sslmode & co, pinned
         binary, where = local
         argv = [binary, "-h", conninfo.host, "-p", str(conninfo.port)]
         argv += ["-U", conninfo.user, "-d", conninfo.dbname, *args]
@@ -103,7 +104,7 @@ def run(command: PsqlCommand) -> int:
 
     Ctrl-C belongs to psql (it cancels the running query), so devdb ignores SIGINT meanwhile.
     """
-    env = {**os.environ, **command.env}
+    env = clean_environ(os.environ) | command.env  # no PGHOSTADDR/PGSERVICE can redirect it
     with _sigint_ignored():
         try:
             return subprocess.run(command.argv, env=env, check=False).returncode

@@ -9,7 +9,6 @@ never the command line.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -62,10 +61,8 @@ def find_client(settings: Settings, program: str, server_major: int) -> str:
 
 
 def _env(conninfo: ConnInfo) -> dict[str, str]:
-    env = dict(os.environ)
-    if conninfo.password:
-        env["PGPASSWORD"] = conninfo.password
-    return env
+    """Every connection parameter as PG* variables, none inherited that could redirect."""
+    return conninfo.child_env()
 
 
 def _conn_args(conninfo: ConnInfo) -> list[str]:

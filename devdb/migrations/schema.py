@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from devdb.conninfo import ConnInfo
+from devdb.conninfo import ConnInfo, clean_environ
 from devdb.errors import MigrationError
 from devdb.settings import Settings
 
@@ -125,7 +125,8 @@ def dump(settings: Settings, conninfo: ConnInfo, pg_dump: PgDump | None = None) 
         f"--username={conninfo.user}",
         f"--dbname={conninfo.dbname}",
     ]
-    env = {**os.environ, "PGPASSWORD": conninfo.password or "", "PGCONNECT_TIMEOUT": "10"}
+    env = {**clean_environ(os.environ), "PGPASSWORD": conninfo.password or ""}
+    env["PGCONNECT_TIMEOUT"] = "10"
     out = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
     if out.returncode != 0:
         last = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "no output"
