@@ -11,19 +11,21 @@ __all__ = ["Backend", "ServerStatus", "get_backend", "resolve_backend_name"]
 
 
 def resolve_backend_name(settings: Settings, *, announce: bool = True) -> str:
-    """The backend to use. ``auto`` sticks to what this project used before, else
-    docker when an engine answers, else native, and says which it picked."""
+    """The backend to use. ``auto`` sticks to what this project used before; else docker when
+    an engine answers and has the image (``announce``, i.e. ``db.up``: or can pull it), else
+    native, saying why in one line."""
     if settings.backend != "auto":
         return settings.backend
     used = read_state(settings).get("backend")
     if used in {"docker", "native"}:
         return str(used)
-    from devdb.backends.docker import engine_available
+    from devdb.backends.dockerengine import docker_unusable
 
-    name = "docker" if engine_available() else "native"
+    why_not = docker_unusable(settings.postgres_image, pull=announce)
+    name = "docker" if why_not is None else "native"
     if announce:
-        reason = "a Docker engine answers" if name == "docker" else "no Docker engine answers"
-        info(f"backend: {name} ({reason}; set DEVDB_BACKEND to choose)")
+        reason = f"a Docker engine answers and has {settings.postgres_image}"
+        info(f"backend: {name} ({why_not or reason}; set DEVDB_BACKEND to choose)")
     return name
 
 

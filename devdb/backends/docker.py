@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import subprocess
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from devdb.backends.dockerengine import (
     compose_command,
     connect_engine,
     engine_available,
+    engine_env,
     first_line,
     mount_for_tag,
     pgdata_mount,
@@ -238,7 +238,7 @@ class DockerBackend:
 
     def compose_env(self, port: int) -> dict[str, str]:
         """The compose process's environment: ours, plus what compose.yaml interpolates."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+        env = {k: v for k, v in engine_env().items() if not k.startswith("COMPOSE_")}
         return env | self.compose_vars(port)
 
     def compose_vars(self, port: int) -> dict[str, str]:

@@ -1,14 +1,18 @@
-"""The Docker engine and the compose CLI, for the docker backend: is an engine there, which
+"""The Docker engine and the compose CLI, for the docker backend: is an engine there (at
+DOCKER_HOST, else the endpoint of the current Docker context, as the docker CLI picks it), which
 compose to run, and where an image keeps its data. ``docker`` is imported only when used."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import os
 import re
 import shutil
 import socket
 import subprocess
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from devdb.errors import BackendError, EngineUnavailable
@@ -19,7 +23,45 @@ if TYPE_CHECKING:
 PGDATA_FROM_18 = "/var/lib/postgresql"  # the image keeps PGDATA at /var/lib/postgresql/18/docker
 PGDATA_BEFORE_18 = "/var/lib/postgresql/data"
 DEFAULT_HOST = "unix:///var/run/docker.sock"
+PULL_TIMEOUT = 180  # seconds without a byte from the engine during a pull
 PROBE_API_VERSION = "1.24"  # only for the unversioned /version call; never sent to the API
+
+
+def docker_host() -> str:
+    """The engine's address as the docker CLI finds it: DOCKER_HOST, else the endpoint of the
+    context named by DOCKER_CONTEXT or by ``currentContext`` in the CLI's config.json (Colima,
+    Docker Desktop, rootless set one), else the default socket."""
+    if os.environ.get("DOCKER_HOST"):
+        return os.environ["DOCKER_HOST"]
+    config_dir = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    name = os.environ.get("DOCKER_CONTEXT") or _current_context(config_dir)
+    if not name or name == "default":
+        return DEFAULT_HOST
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    meta = config_dir / "contexts" / "meta" / digest / "meta.json"
+    try:
+        endpoint = json.loads(meta.read_text())["Endpoints"]["docker"]["Host"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise EngineUnavailable(
+            f"the current Docker context {name!r} has no readable endpoint ({meta})",
+            "Check `docker context ls`, or `docker context use default`.",
+        ) from exc
+    return str(endpoint)
+
+
+def _current_context(config_dir: Path) -> str:
+    try:
+        return str(json.loads((config_dir / "config.json").read_text()).get("currentContext") or "")
+    except (OSError, ValueError, AttributeError):
+        return ""
+
+
+def engine_env() -> dict[str, str]:
+    """The environment for the docker/compose CLI and the SDK: DOCKER_HOST set to the engine
+    devdb talks to, so all three reach the same one."""
+    env = {k: v for k, v in os.environ.items() if k != "DOCKER_CONTEXT"}
+    env["DOCKER_HOST"] = docker_host()
+    return env
 
 
 def engine_available(timeout: float = 1.5) -> bool:
@@ -40,7 +82,9 @@ def connect_engine(timeout: float = 5) -> DockerClient:
     try:
         import docker
 
-        probe = docker.from_env(timeout=timeout, version=PROBE_API_VERSION)
+        probe = docker.from_env(
+            timeout=timeout, version=PROBE_API_VERSION, environment=engine_env()
+        )
     except Exception as exc:  # DockerException, or a bad DOCKER_HOST
         raise EngineUnavailable(f"no Docker engine answers at {_where()} ({_reason(exc)})") from exc
     try:
@@ -49,7 +93,7 @@ def connect_engine(timeout: float = 5) -> DockerClient:
         raise EngineUnavailable(f"no Docker engine answers at {_where()} ({_reason(exc)})") from exc
     finally:
         probe.close()
-    return docker.from_env(timeout=timeout, version=api_version)
+    return docker.from_env(timeout=timeout, version=api_version, environment=engine_env())
 
 
 @functools.cache
@@ -71,6 +115,45 @@ def compose_command() -> tuple[str, ...]:
         "Install the Docker Compose plugin (it comes with Docker Desktop and docker-ce), "
         "or use DEVDB_BACKEND=native.",
     )
+
+
+def docker_unusable(image: str, *, pull: bool) -> str | None:
+    """Why the docker backend cannot serve (no engine; the image is missing and, with
+    ``pull``, cannot be pulled), or None when it can. One ping and one image lookup; a pull only
+    when ``pull`` (``db.up``) and the image is missing."""
+    try:
+        client = connect_engine(timeout=1.5)
+    except EngineUnavailable as exc:
+        return exc.message
+    try:
+        return _image_unusable(client, image, pull=pull)
+    finally:
+        client.close()
+
+
+def _image_unusable(client: DockerClient, image: str, *, pull: bool) -> str | None:
+    from docker.errors import DockerException, ImageNotFound
+
+    try:
+        client.images.get(image)
+        return None
+    except ImageNotFound:
+        if not pull:
+            return f"the image {image} is not on this machine"
+    except DockerException as exc:
+        return f"the Docker engine could not look up {image} ({_reason(exc)})"
+    from devdb.output import info
+
+    info(f"pulling {image} (first time only; it may take a while)")
+    try:
+        client.api.timeout = PULL_TIMEOUT
+        client.images.pull(image)
+    except DockerException as exc:
+        why = getattr(exc, "explanation", None) or _reason(exc)
+        return f"the image {image} could not be pulled ({first_line_of(str(why))})"
+    except Exception as exc:  # requests' read timeout behind a silent proxy, say
+        return f"the image {image} could not be pulled ({_reason(exc)})"
+    return None
 
 
 def mount_for_tag(image: str) -> str:
@@ -98,13 +181,13 @@ def pgdata_mount(client: DockerClient, image: str) -> str:
 
 
 def _where() -> str:
-    return os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+    return docker_host()
 
 
 def _check_unix_socket(timeout: float) -> None:
     """Connect to a unix-socket engine ourselves first: the SDK leaks its socket when that
     connect fails, and a missing socket file says plainly that no engine runs."""
-    host = os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+    host = docker_host()
     if not host.startswith("unix://"):
         return
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -125,6 +208,11 @@ def _reason(exc: BaseException) -> str:
     if match:
         return match.group(1).strip()
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def first_line_of(text: str, limit: int = 160) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def first_line(exc: BaseException) -> str:
