@@ -136,24 +136,39 @@ def verify(c: Context, json: bool = False) -> None:
     from devdb.output import info, print_json
 
     settings, conninfo = _target()
-    verdicts = get_migrator(settings).verify(conninfo, progress=None if json else info)
+    verdicts = get_migrator(settings).verify(conninfo, progress=None)
     if json:
         print_json([v.as_dict() for v in verdicts])
     else:
         for v in verdicts:
-            for label, names in (
-                ("leaves behind", v.left_behind),
-                ("does not restore", v.not_restored),
-                ("restores differently", v.changed),
-            ):
-                for name in names:
-                    print(f"{v.filename}: Down {label} {name}")
-            if v.error:
-                print(f"{v.filename}: {v.error}")
+            print(_verdict_text(v))
     bad = [v for v in verdicts if not v.ok]
+    unchecked = [v for v in verdicts if getattr(v, "not_checked", None)]
     if bad:
-        raise Exit(f"Error: {len(bad)} migration(s) fail verification", code=1)
+        raise Exit(
+            f"Error: {len(bad)} of {len(verdicts)} migration(s) fail verification "
+            f"({len(unchecked)} could not be checked)",
+            code=1,
+        )
     info(f"all {len(verdicts)} migration(s) verified: every Down undoes its Up")
+
+
+def _verdict_text(v: Any) -> str:
+    """One migration's verdict: ``ok NAME``, or ``FAIL NAME`` and what failed, one per line."""
+    if v.ok:
+        return f"ok    {v.filename}"
+    lines = [f"FAIL  {v.filename}"]
+    for label, names in (
+        ("leaves behind", v.left_behind),
+        ("does not restore", v.not_restored),
+        ("restores differently", v.changed),
+    ):
+        lines += [f"      Down {label} {name}" for name in names]
+    if v.error:
+        lines.append(f"      {v.error}")
+    if getattr(v, "not_checked", None):
+        lines.append(f"      not checked: {v.not_checked}")
+    return "\n".join(lines)
 
 
 @task(help={"version": "only this version (default: every changed applied file)"})

@@ -1,0 +1,152 @@
+"""Against a real server: statements arrive byte for byte (compared with psql's own run of the same
+file), an interrupted CREATE INDEX CONCURRENTLY is rebuilt, and verify checks every migration,
+privileges included, going on after failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from devdb.conninfo import ConnInfo
+from devdb.database import ADMIN_DB, connect, create_database, drop_database
+from devdb.migrations import migrate
+from devdb.migrations.verify import verify
+from devdb.psql import local_psql
+from devdb.settings import Settings
+from tests.conftest import run_invoke
+from tests.integration.test_migrations import project, scalar, write
+
+__all__ = ["project"]  # the fixture, imported for these tests
+
+EXACT = """-- +migrate Up
+CREATE TABLE notes (
+  body text NOT NULL DEFAULT 'two trailing spaces  
+-- a line that looks like a comment
+end'
+);
+CREATE FUNCTION public.shout(t text) RETURNS text LANGUAGE plpgsql AS $fn$
+-- a comment line inside the body   
+BEGIN
+  RETURN upper(t) || '!   ';  
+END;
+$fn$;
+CREATE FUNCTION public.atomic_sum(a int, b int) RETURNS int LANGUAGE sql
+BEGIN ATOMIC
+  SELECT a + b;
+END;
+-- +migrate Down
+DROP FUNCTION public.atomic_sum(int, int);
+DROP FUNCTION public.shout(text);
+DROP TABLE notes;
+"""  # noqa: W291 (the trailing spaces are the point)
+
+STORED = """
+SELECT pg_get_functiondef('public.shout(text)'::regprocedure),
+       pg_get_functiondef('public.atomic_sum(int, int)'::regprocedure),
+       (SELECT prosrc FROM pg_proc WHERE oid = 'public.shout(text)'::regprocedure),
+       (SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'notes'::regclass)
+"""
+
+
+def _other_database(conninfo: ConnInfo, name: str) -> ConnInfo:
+    with connect(conninfo.for_database(ADMIN_DB), autocommit=True) as conn:
+        drop_database(conn, name)
+        create_database(conn, name)
+    return conninfo.for_database(name)
+
+
+def test_stored_bodies_and_defaults_are_byte_identical_to_psqls(
+    project: Settings, scratch_db: ConnInfo, tmp_path: Path
+) -> None:
+    write_path = project.migrations_dir / "1_exact.sql"
+    write_path.write_text(EXACT)
+    migrate(project, scratch_db)
+    found = local_psql(project, "native")
+    assert found is not None, "psql is needed for this test"
+    theirs = _other_database(scratch_db, scratch_db.dbname + "_psql")
+    up_only = tmp_path / "up.sql"
+    up_only.write_text(EXACT.split("-- +migrate Down", maxsplit=1)[0])
+    env = {**os.environ, "PGPASSWORD": theirs.password or ""}
+    where = ["-h", theirs.host, "-p", str(theirs.port), "-U", theirs.user, "-d", theirs.dbname]
+    try:
+        subprocess.run(
+            [found[0], "-X", "-q", "-v", "ON_ERROR_STOP=1", *where, "-f", str(up_only)],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
+        with connect(scratch_db, autocommit=True) as a, connect(theirs, autocommit=True) as b:
+            ours, psqls = a.execute(STORED).fetchone(), b.execute(STORED).fetchone()
+    finally:
+        with connect(scratch_db.for_database(ADMIN_DB), autocommit=True) as admin:
+            drop_database(admin, theirs.dbname)
+    assert ours == psqls
+    assert ours is not None and "-- a comment line inside the body   \n" in ours[2]
+    assert "two trailing spaces  \n-- a line that looks like a comment\nend" in ours[3]
+
+
+def _invalid_index(conninfo: ConnInfo) -> None:
+    """What an interrupted ``CREATE UNIQUE INDEX CONCURRENTLY`` leaves: an invalid index."""
+    with connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (a int); INSERT INTO t VALUES (1), (1)")
+        with pytest.raises(Exception, match="could not create unique index"):
+            conn.execute("CREATE UNIQUE INDEX CONCURRENTLY t_a_key ON t (a)")
+        conn.execute("DELETE FROM t WHERE ctid = (SELECT max(ctid) FROM t)")
+
+
+def test_a_rerun_rebuilds_the_invalid_index_its_concurrent_build_left(
+    project: Settings, scratch_db: ConnInfo
+) -> None:
+    _invalid_index(scratch_db)
+    valid = "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_a_key'::regclass"
+    assert scalar(scratch_db, valid) is False
+    write(
+        project,
+        "20250101000100_idx.sql",
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_a_key ON t (a);",
+        "DROP INDEX CONCURRENTLY t_a_key;",
+        opts=" notransaction",
+    )
+    assert migrate(project, scratch_db) == ["20250101000100"]
+    assert scalar(scratch_db, valid) is True
+
+
+def test_verify_goes_on_after_failures_and_reports_every_migration(
+    project: Settings, scratch_db: ConnInfo
+) -> None:
+    write(project, "1_a.sql", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    write(project, "2_broken_up.sql", "CREATE TABLE b (id int REFERENCES nope);", "DROP TABLE b;")
+    write(project, "3_c.sql", "CREATE TABLE c (id int);", "DROP TABLE c;")
+    write(project, "4_bad_down.sql", "CREATE TABLE d (id int);", "DROP TABLE d;\nDROP TABLE zz;")
+    write(project, "5_grant.sql", "GRANT SELECT ON a TO PUBLIC;", "")
+    write(
+        project,
+        "6_default_privileges.sql",
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO PUBLIC;",
+        "",
+    )
+    write(project, "7_e.sql", "CREATE TABLE e (id int);", "DROP TABLE e;")
+    verdicts = {v.filename: v for v in verify(project, scratch_db)}
+    assert list(verdicts) == [f"{n}.sql" for n in ("1_a", "2_broken_up", "3_c", "4_bad_down")] + [
+        "5_grant.sql",
+        "6_default_privileges.sql",
+        "7_e.sql",
+    ]
+    assert verdicts["1_a.sql"].ok and verdicts["3_c.sql"].ok and verdicts["7_e.sql"].ok
+    assert verdicts["2_broken_up.sql"].not_checked == "its Up fails"
+    assert verdicts["4_bad_down.sql"].error is not None
+    assert verdicts["4_bad_down.sql"].error.startswith("Down fails")
+    assert verdicts["5_grant.sql"].changed == ["TABLE public.a"]
+    assert verdicts["6_default_privileges.sql"].left_behind[0].startswith("DEFAULT PRIVILEGES")
+    out = run_invoke(project, "db.migrate.verify", "--json")
+    assert out.returncode == 1
+    rows = json.loads(out.stdout)
+    assert [r["checked"] for r in rows] == [True, False, True, True, True, True, True]
+    assert rows[1]["not_checked"] == "its Up fails"
+    text = run_invoke(project, "db.migrate.verify")
+    assert "ok    7_e.sql" in text.stdout and "not checked: its Up fails" in text.stdout
+    assert "Error: 4 of 7 migration(s) fail verification (1 could not be checked)" in text.stderr
