@@ -214,8 +214,9 @@ def run_tool(
     secret: str | None,
     progress: Progress = quiet,
 ) -> str:
-    """Run a migration tool; its stdout on success, else ``MigrationToolFailed`` with its last
-    output lines (any password masked). Output lines go to ``progress`` as they are read."""
+    """Run a migration tool; its stdout on success (its stderr lines, the tool's log, go to
+    ``progress``), else ``MigrationToolFailed`` with its last output lines. Any password is
+    masked in both."""
     try:
         out = subprocess.run(
             list(args), cwd=cwd, env=dict(env), capture_output=True, text=True, check=False
@@ -225,15 +226,15 @@ def run_tool(
             f"{what}: cannot run {args[0]!r}: {exc.strerror}",
             "Install the tool, or fix the command line (DEVDB_MIGRATE_COMMAND).",
         ) from exc
-    for line in _hide(out.stderr, secret).splitlines():
-        progress(line)
     if out.returncode != 0:
-        lines = _hide(out.stderr + out.stdout, secret).strip().splitlines()[-TOOL_OUTPUT_LINES:]
+        lines = _hide(out.stdout + out.stderr, secret).strip().splitlines()[-TOOL_OUTPUT_LINES:]
         raise MigrationToolFailed(
             f"{what} failed (exit code {out.returncode})",
             "Its output is above; fix the migration and run again.",
             tuple(lines),
         )
+    for line in _hide(out.stderr, secret).splitlines():
+        progress(line)
     return _hide(out.stdout, secret)
 
 
