@@ -47,7 +47,9 @@ class CommandMigrator(BaseMigrator):
 
     def url(self, conninfo: ConnInfo) -> str:
         url = conninfo.url(show_password=True)
-        return url + "?sslmode=disable" if conninfo.is_loopback else url
+        if not conninfo.is_loopback or "sslmode=" in url:
+            return url
+        return url + ("&" if "?" in url else "?") + "sslmode=disable"
 
     def migrate(
         self,
