@@ -1,6 +1,6 @@
 """Benchmark: 300 small migrations (a table, an index and a foreign key each) applied to an empty
 database by devdb and by dbmate, side by side on the same server; then `db.migrate.status` with
-300 applied.
+300 applied, and the library call of `db.migrate.verify` over all 300 (Up, Down, compare, Up).
 
     python bench/bench_migrate.py [--count 300] [--rounds 3] [--dbmate PATH]
 
@@ -27,6 +27,7 @@ from devdb.backends.native import NativeBackend
 from devdb.conninfo import ConnInfo
 from devdb.database import ADMIN_DB, connect, create_database, drop_database
 from devdb.migrations import migrate
+from devdb.migrations.verify import verify
 from devdb.settings import Settings, load_settings
 
 
@@ -137,6 +138,9 @@ def bench(project: Settings, admin: ConnInfo, dbmate: str, theirs: Path, rounds:
         f"{'invoke db.migrate.status':<28} {statistics.median(walls):>9.3f}   "
         f"(300 applied; min {min(walls):.3f} s; client CPU {statistics.median(cpus):.3f} s)"
     )
+    verdicts: list[object] = []
+    took = timed(lambda: verdicts.extend(verify(project, admin)))
+    print(f"{'verify (library call)':<28} {took:>9.3f}   ({len(verdicts)} migrations checked)")
     print(f"load average while measuring: {os.getloadavg()[0]:.1f}")
 
 

@@ -1,4 +1,4 @@
-"""Migration tasks: db.migrate (apply), .down, .status, .new, .redo, .verify, .accept;
+"""Migration tasks: db.migrate (apply), .down, .status, .new, .redo, .verify, .accept, .baseline;
 schema tasks: db.schema.dump, db.schema.check."""
 
 from __future__ import annotations
@@ -171,6 +171,43 @@ def _verdict_text(v: Any) -> str:
     return "\n".join(lines)
 
 
+@task(
+    help={
+        "source": "whose history to import: auto (default), sql-migrate, dbmate, goose, flyway",
+        "to": "instead, count every migration up to and including this version as applied",
+        "dry_run": "print what would be recorded, change nothing",
+    }
+)
+@exits
+def baseline(
+    c: Context, source: str = "auto", to: str | None = None, dry_run: bool = False
+) -> None:
+    """Adopt a database another tool migrated: record what already ran (runs nothing)."""
+    from devdb.migrations.baseline import baseline as run_baseline
+    from devdb.migrator import get_migrator
+    from devdb.output import info
+
+    settings, conninfo = _target()
+    if get_migrator(settings).name != "sql":
+        from devdb.errors import MigratorUnsupported
+
+        raise MigratorUnsupported(
+            f"the {get_migrator(settings).name} migrator cannot import another tool's history",
+            "db.migrate.baseline is for SQL migration folders (DEVDB_MIGRATOR=sql).",
+        )
+    done = run_baseline(settings, conninfo, source=source, to=to, dry_run=dry_run)
+    where = f" ({done.table})" if done.table else ""
+    verb = "would record" if dry_run else "recorded"
+    for version in done.imported:
+        print(f"{verb} {version}")
+    for entry in done.no_file:
+        info(f"{done.source} lists {entry}, which has no file here: not recorded")
+    info(
+        f"{verb} {len(done.imported)} migration(s) as applied from {done.source}{where}; "
+        f"{len(done.already)} already recorded"
+    )
+
+
 @task(help={"version": "only this version (default: every changed applied file)"})
 @exits
 def accept(c: Context, version: str | None = None) -> None:
@@ -216,5 +253,5 @@ def schema_check(c: Context) -> None:
     info(f"{settings.schema_file.name} matches the migrations")
 
 
-migrate_ns = Collection("migrate", up, down, status_, new, redo, verify, accept)
+migrate_ns = Collection("migrate", up, down, status_, new, redo, verify, accept, baseline)
 schema_ns = Collection("schema", schema_dump, schema_check)
