@@ -31,8 +31,10 @@ TARGETS = {
     "docker cold": 3.0,
     "docker warm": 1.5,
     "invoke --list": 0.35,
+    "devdb --help": 0.35,
     "db.status (native)": 0.35,
     "db.status (docker)": 0.35,
+    "image check (auto)": 0.05,
 }
 
 
@@ -44,13 +46,16 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run(root: Path, env: dict[str, str], *args: str, figure: str = "") -> float:
-    """Wall time of one invoke command; its CPU time (with the children it waited for, such as
-    initdb or the compose CLI, but not the server) is kept under ``figure``."""
+def run(
+    root: Path, env: dict[str, str], *args: str, figure: str = "", program: str = "invoke"
+) -> float:
+    """Wall time of one invoke (or devdb) command; its CPU time (with the children it waited
+    for, such as initdb or the compose CLI, but not the server) is kept under ``figure``."""
     cpu = children_cpu()
     start = time.perf_counter()
+    module = "devdb.cli" if program == "devdb" else "invoke"
     out = subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
+        [sys.executable, "-m", module, *args],
         cwd=root,
         env=env,
         capture_output=True,
@@ -90,6 +95,20 @@ def docker_usable() -> str | None:
     if probe.returncode != 0:
         return f"image {image()} is not present (or no engine answers)"
     return None
+
+
+def image_check(runs: int) -> list[float]:
+    """What `auto` adds to the first db.up: one engine ping and one image lookup, timed in this
+    process after the Docker SDK is imported (db.up imports it anyway to run the container)."""
+    from devdb.backends.dockerengine import docker_unusable
+
+    docker_unusable(image(), pull=False)  # warm: imports
+    times = []
+    for _ in range(max(runs, 5)):
+        start = time.perf_counter()
+        docker_unusable(image(), pull=False)
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def cycle(
@@ -136,11 +155,15 @@ def main() -> int:
         root, env = project(base, "list", "native")
         for _ in range(args.runs):
             figures["invoke --list"].append(run(root, env, "--list", figure="invoke --list"))
+            figures["devdb --help"].append(
+                run(root, env, "--help", figure="devdb --help", program="devdb")
+            )
         note("native ")
         cycle(base, "native", args.runs, figures, note)
         why_not = "--skip-docker" if args.skip_docker else docker_usable()
         if why_not is None:
             note(" docker ")
+            figures["image check (auto)"] = image_check(args.runs)
             cycle(base, "docker", args.runs, figures, note)
         note("\n")
 

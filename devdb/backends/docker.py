@@ -13,7 +13,7 @@ import hashlib
 import subprocess
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from devdb.backends.base import ServerStatus
 from devdb.backends.dockerengine import (
@@ -93,26 +93,35 @@ class DockerBackend:
             container.stop(timeout=10)
 
     def status(self) -> ServerStatus:
+        """Read through the engine's socket directly when it is one (no SDK import: fast)."""
         try:
-            container = self.container()
+            attrs = self._inspect()
         except EngineUnavailable as exc:
             return ServerStatus(self.name, False, None, {"error": exc.message})
-        if container is None:
+        if attrs is None:
             return ServerStatus(self.name, False, None, {"image": self.settings.postgres_image})
-        state = container.attrs.get("State", {})
+        state = attrs.get("State", {})
         detail = {
-            "container": container.name or "",
+            "container": str(attrs.get("Name", "")).lstrip("/"),
             "image": self.settings.postgres_image,
             "volume": f"{self.settings.compose_project}_pgdata",
-            "state": str(state.get("Status", container.status)),
+            "state": str(state.get("Status", "")),
         }
         health = (state.get("Health") or {}).get("Status")
         if health:
             detail["health"] = str(health)
-        running = container.status == "running"
-        port = _host_port(container)
+        running = state.get("Status") == "running"
+        port = _host_port(attrs)
         conninfo = self._conninfo(port) if running and port else None
         return ServerStatus(self.name, running, conninfo, detail)
+
+    def _inspect(self) -> dict[str, Any] | None:
+        from devdb.backends import engineapi
+
+        if engineapi.unix_socket() is not None:
+            return engineapi.inspect_by_labels(self._labels())
+        container = self.container()
+        return container.attrs if container is not None else None
 
     def logs(self, lines: int = 50) -> str:
         container = self.container()
@@ -144,12 +153,14 @@ class DockerBackend:
 
     def container(self) -> Container | None:
         """This project's postgres container, found by its compose labels."""
-        labels = [
+        found = self.client.containers.list(all=True, filters={"label": self._labels()})
+        return found[0] if found else None
+
+    def _labels(self) -> list[str]:
+        return [
             f"com.docker.compose.project={self.settings.compose_project}",
             f"com.docker.compose.service={SERVICE}",
         ]
-        found = self.client.containers.list(all=True, filters={"label": labels})
-        return found[0] if found else None
 
     def _conninfo(self, port: int) -> ConnInfo:
         s = self.settings
@@ -290,9 +301,10 @@ class DockerBackend:
         return output
 
 
-def _host_port(container: Container) -> int | None:
+def _host_port(container: Container | dict[str, Any]) -> int | None:
     """The 127.0.0.1 host port published for 5432, from the container's configuration."""
-    bindings = container.attrs.get("HostConfig", {}).get("PortBindings") or {}
+    attrs = container if isinstance(container, dict) else container.attrs
+    bindings = attrs.get("HostConfig", {}).get("PortBindings") or {}
     for binding in bindings.get(CONTAINER_PORT) or []:
         port = str(binding.get("HostPort") or "")
         if port.isdigit():
