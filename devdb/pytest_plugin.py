@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from devdb.copies.testpool import Pool
     from devdb.settings import Settings
 
+# Capture (``--devdb-capture``) lives in its own module; registering it here loads its hooks.
+pytest_plugins = ["devdb.explain.pytest_capture"]
 PREFIX = "devdb_test_"
 SAVEPOINT = "devdb_test"
 _FRESH = pytest.StashKey["str"]()

@@ -102,12 +102,90 @@ def require_pass(outcome: Outcome) -> None:
         )
 
 
-def _finish(settings: Settings, run: ExplainRun, report: CheckReport | None) -> Outcome:
+def _finish(
+    settings: Settings, run: ExplainRun, report: CheckReport | None, kind: str = "explain"
+) -> Outcome:
     doc = run_to_dict(run)
     outcome = Outcome(run, doc, check=report)
-    outcome.paths = write_reports(settings, run, report.to_dict() if report else None)
+    outcome.paths = write_reports(settings, run, report.to_dict() if report else None, kind)
     outcome.markdown = markdown(doc, report)
     summary = write_step_summary(outcome.markdown)
     if summary is not None:
         outcome.paths["step_summary"] = summary
     return outcome
+
+
+# -- captured statements (capture.py, captured.py) ----------------------------------------------
+
+
+def capture_window(
+    settings: Settings,
+    *,
+    seconds: float,
+    database: str | None = None,
+    conninfo: ConnInfo | None = None,
+) -> Outcome:
+    """Capture the statements run against the project database (or ``database``) for
+    ``seconds`` (Ctrl-C ends the window early), then report them."""
+    import time
+
+    from devdb.explain import capture
+
+    where = conninfo or target(settings, database)
+    window = capture.start(settings, where, capture.Scope("database", where.dbname))
+    try:
+        time.sleep(seconds)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        capture.stop(window)
+    return captured_report(settings, save_capture(settings, window))
+
+
+def save_capture(settings: Settings, window: Any) -> dict[str, Any]:
+    """Write a finished capture (``capture.Capture``) to the reports folder; returns it."""
+    from devdb.explain import captured
+
+    doc = captured.capture_doc(window)
+    captured.save(settings, doc)
+    return doc
+
+
+def captured_report(
+    settings: Settings, doc: dict[str, Any], report: CheckReport | None = None
+) -> Outcome:
+    """The HTML/JSON report (and Markdown) of a capture, with the gate's verdict if given."""
+    from devdb.explain import captured
+
+    return _finish(settings, captured.to_run(doc), report, "capture-report")
+
+
+def check_captured(settings: Settings, path: Path | None = None) -> Outcome:
+    """The gate over a saved capture (default: the latest) against ``capture-baseline.json``."""
+    from devdb.explain import captured
+
+    doc = captured.load(path or settings.reports_dir / captured.LATEST)
+    baseline = captured.read_baseline(settings)
+    report = CheckReport(
+        captured.check_capture(doc, baseline),
+        str(baseline.get("server_version", "")),
+        str(doc.get("server_version", "")),
+    )
+    return captured_report(settings, doc, report)
+
+
+def record_captured_baseline(settings: Settings, path: Path | None = None) -> tuple[int, Path]:
+    """(Re)write ``capture-baseline.json`` from a saved capture (default: the latest)."""
+    from devdb.explain import captured
+
+    doc = captured.load(path or settings.reports_dir / captured.LATEST)
+    return len(doc["statements"]), captured.write_baseline(settings, doc)
+
+
+def undo_capture(settings: Settings) -> bool:
+    """Restore the settings of a capture that did not finish; False when none was left."""
+    from devdb.database import ADMIN_DB, connect
+    from devdb.explain import capture
+
+    with connect(target(settings).for_database(ADMIN_DB), autocommit=True) as conn:
+        return capture.undo_leftover(settings, conn)

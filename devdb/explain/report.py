@@ -20,6 +20,8 @@ def result_to_dict(result: QueryResult) -> dict[str, Any]:
         "error": result.error,
         "wall_ms": round(result.wall_ms, 3),
     }
+    if result.stats is not None:
+        doc["stats"] = result.stats
     plan = result.plan
     if plan is None:
         return doc
@@ -67,15 +69,15 @@ def slowest_nodes(doc: dict[str, Any], top: int) -> list[tuple[str, dict[str, An
 
 
 def write_reports(
-    settings: Settings, run: ExplainRun, check: dict[str, Any] | None = None
+    settings: Settings, run: ExplainRun, check: dict[str, Any] | None = None, kind: str = "explain"
 ) -> dict[str, Path]:
-    """Write ``explain-<time>.html`` and ``.json`` into the reports folder (with the gate's
+    """Write ``<kind>-<time>.html`` and ``.json`` into the reports folder (with the gate's
     verdict when ``check`` is given); returns their paths."""
     from devdb.explain.render_html import render_html
 
     folder = settings.reports_dir
     folder.mkdir(parents=True, exist_ok=True)
-    stem = "explain-" + run.started_at.replace(":", "").replace("-", "").replace("T", "-")
+    stem = f"{kind}-" + run.started_at.replace(":", "").replace("-", "").replace("T", "-")
     stem = stem.rstrip("Z")
     base, n = stem, 1
     while (folder / f"{stem}.html").exists() or (folder / f"{stem}.json").exists():

@@ -71,6 +71,7 @@ class QueryResult:
     findings: list[Finding] = field(default_factory=list)
     wall_ms: float = 0.0
     error: str | None = None
+    stats: dict[str, Any] | None = None  # a captured statement's totals (calls, total_ms, ...)
 
     @property
     def name(self) -> str:

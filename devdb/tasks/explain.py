@@ -1,4 +1,4 @@
-"""EXPLAIN tasks: db.explain (default: run every named query), db.explain.baseline, .check."""
+"""EXPLAIN tasks: db.explain (default: run every named query), .baseline, .check, .capture."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from invoke.tasks import task
 
 from devdb.tasks._common import exits, settings_for
 
+CAPTURED = "use the latest capture (pytest --devdb-capture or db.explain.capture) instead"
 HELP = {
     "query": "only the query with this name (a file queries/NAME.sql)",
     "parallel": "let the planner use parallel workers (pinned off by default)",
@@ -58,15 +59,23 @@ def run(  # noqa: PLR0917 - a task's parameters are its CLI flags
     api.require_pass(outcome)
 
 
-@task(help=HELP)
+@task(help={**HELP, "captured": CAPTURED})
 @exits
 def baseline(
-    c: Context, query: str | None = None, parallel: bool = False, database: str | None = None
+    c: Context,
+    query: str | None = None,
+    parallel: bool = False,
+    database: str | None = None,
+    captured: bool = False,
 ) -> None:
     """Record each query's plan shape and buffer counts in the checked-in baseline file."""
     from devdb.explain import api
     from devdb.output import info
 
+    if captured:
+        count, path = api.record_captured_baseline(settings_for())
+        info(f"capture baseline of {count} statements written to {path}; commit it")
+        return
     result, path = api.record_baseline(
         settings_for(), query=query, parallel=parallel, database=database
     )
@@ -78,6 +87,7 @@ def baseline(
         **HELP,
         "json": "print the report and the verdict as one JSON document",
         "markdown": "print the Markdown report with the verdict",
+        "captured": CAPTURED,
     }
 )
 @exits
@@ -88,13 +98,53 @@ def check(  # noqa: PLR0917 - a task's parameters are its CLI flags
     markdown: bool = False,
     parallel: bool = False,
     database: str | None = None,
+    captured: bool = False,
 ) -> None:
     """Fail (exit 1) when a plan's shape, large seq scans, spills or buffers regressed."""
     from devdb.explain import api
 
-    outcome = api.check(settings_for(), query=query, parallel=parallel, database=database)
+    settings = settings_for()
+    if captured:
+        outcome = api.check_captured(settings)
+    else:
+        outcome = api.check(settings, query=query, parallel=parallel, database=database)
     _print(outcome, json, markdown)
     api.require_pass(outcome)
 
 
-ns = Collection("explain", run, baseline, check)
+@task(
+    help={
+        "seconds": "how long to capture (Ctrl-C stops early); default 60",
+        "database": "capture another database on the same server",
+        "stop": "only undo the settings of a capture that was killed",
+        "json": "print the report as one JSON document",
+        "markdown": "print the Markdown report",
+    }
+)
+@exits
+def capture(  # noqa: PLR0917 - a task's parameters are its CLI flags
+    c: Context,
+    seconds: int = 60,
+    database: str | None = None,
+    stop: bool = False,
+    json: bool = False,
+    markdown: bool = False,
+) -> None:
+    """Record the statements the app runs for a while, with plans, and report them."""
+    from devdb.explain import api
+    from devdb.output import info
+
+    settings = settings_for()
+    if stop:
+        undone = api.undo_capture(settings)
+        info("capture settings restored" if undone else "no capture was left running")
+        return
+    info(
+        f"capturing for {seconds} s: statements of connections opened from now on "
+        "(restart the app's connection pool if it is already connected); Ctrl-C stops early"
+    )
+    outcome = api.capture_window(settings, seconds=seconds, database=database)
+    _print(outcome, json, markdown)
+
+
+ns = Collection("explain", run, baseline, check, capture)

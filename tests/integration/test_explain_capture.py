@@ -1,0 +1,106 @@
+"""Capture on the demo project: the demo app's own test suite runs under ``pytest
+--devdb-capture``; its statements show up in the report with their plans, and the gate fails
+once a migration drops the index one of them needs.
+
+A native server of its own (PostgreSQL 18), as a developer's project would have; the docker
+backend (PostgreSQL 15) is covered by test_explain_capture_docker.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devdb.explain import api
+from devdb.settings import Settings
+from tests.conftest import REPO, make_project
+
+pytestmark = pytest.mark.slow
+DROP_INDEX = """-- A refactoring that loses the index the activity feed needs.
+-- +migrate Up
+DROP INDEX audit.events_actor_id_idx;
+-- +migrate Down
+CREATE INDEX events_actor_id_idx ON audit.events (actor_id);
+"""
+FEED = "FROM audit.events WHERE actor_id = $1 ORDER BY occurred_at DESC LIMIT $2"
+
+
+@pytest.fixture
+def demo_project(tmp_path: Path) -> Iterator[Settings]:
+    """The demo project with the demo app's tests in app/, on a native server of its own."""
+    from devdb.backends.native import NativeBackend
+
+    settings = make_project(tmp_path / "proj", with_demo=True)
+    shutil.copytree(REPO / "examples" / "app", settings.root / "app")
+    yield settings
+    NativeBackend(settings).remove()
+
+
+def run_app_tests(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DEVDB_", "PYTEST_"))}
+    env.update(DEVDB_BACKEND="native", NO_COLOR="1")
+    env.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "app", "-q", "-p", "no:cacheprovider",
+         "--devdb-profile", "dev", *args],
+        cwd=settings.root, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+
+
+def feed_statement(settings: Settings) -> dict[str, object]:
+    doc = json.loads((settings.reports_dir / "capture-latest.json").read_text())
+    return next(s for s in doc["statements"] if FEED in s["text"])
+
+
+def test_app_statements_show_up_with_plans_and_the_gate_catches_a_dropped_index(
+    demo_project: Settings,
+) -> None:
+    settings = demo_project
+    first = run_app_tests(settings, "--devdb-capture")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "devdb capture" in first.stdout and "capture-report-" in first.stdout
+
+    feed = feed_statement(settings)
+    assert feed["calls"] == 5 and feed["executions_logged"] == 5
+    plan_text = json.dumps(feed["plan"])
+    assert "events_actor_id_idx" in plan_text and '"Actual Loops"' in plan_text
+    report = json.loads(sorted(settings.reports_dir.glob("capture-report-*.json"))[-1].read_text())
+    totals = [q["stats"]["total_ms"] for q in report["queries"]]
+    assert totals == sorted(totals, reverse=True) and len(totals) >= 5  # slowest first
+    assert all(q["nodes"] for q in report["queries"])
+
+    count, _ = api.record_captured_baseline(settings)
+    assert count == len(totals)
+    assert api.check_captured(settings).check.ok  # type: ignore[union-attr]
+
+    (settings.migrations_dir / "20991231000000_drop_events_actor_id_idx.sql").write_text(DROP_INDEX)
+    second = run_app_tests(settings, "--devdb-capture")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "events_actor_id_idx" not in json.dumps(feed_statement(settings)["plan"])
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
+    gate = subprocess.run(
+        [sys.executable, "-m", "invoke", "db.explain.check", "--captured"],
+        cwd=settings.root, env={**env, "DEVDB_BACKEND": "native", "NO_COLOR": "1"},
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert gate.returncode == 1, gate.stdout + gate.stderr
+    assert "plan shape changed" in gate.stdout
+    assert "-      Outer: Bitmap Index Scan using events_actor_id_idx" in gate.stdout or (
+        "events_actor_id_idx" in gate.stdout
+    )
+    assert gate.stderr.strip().splitlines()[-2].startswith("Error: plan regressions")
+
+
+def test_without_the_option_nothing_is_captured(demo_project: Settings) -> None:
+    result = run_app_tests(demo_project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "devdb capture" not in result.stdout
+    assert not (demo_project.reports_dir / "capture-latest.json").exists()
