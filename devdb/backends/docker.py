@@ -25,6 +25,7 @@ from devdb.backends.dockerengine import (
     mount_for_tag,
     pgdata_mount,
 )
+from devdb.backends.majors import incompatible_volume, upgrade_hint
 from devdb.conninfo import ConnInfo
 from devdb.database import wait_ready
 from devdb.errors import ConfigError, EngineUnavailable, ReadinessTimeout, ServerStartError
@@ -175,11 +176,15 @@ class DockerBackend:
                 alive=self._alive_check(),
             )
         except ReadinessTimeout as exc:
-            if "incompatible with server" in exc.log:
-                exc.hint = (
-                    f"The volume holds another PostgreSQL major version than "
-                    f"{self.settings.postgres_image}: set DEVDB_POSTGRES_IMAGE back, or dump what "
-                    "you need and run `invoke db.destroy` to start afresh."
+            majors = incompatible_volume(exc.log)
+            if majors is not None:
+                have, want = majors
+                exc.message = (
+                    f"the volume holds PostgreSQL {have} data, but {self.settings.postgres_image} "
+                    f"is PostgreSQL {want}: PostgreSQL cannot open another major's data"
+                )
+                exc.hint = upgrade_hint(
+                    have, want, keep=f"DEVDB_POSTGRES_IMAGE to a PostgreSQL {have} image"
                 )
             raise
         return conninfo

