@@ -1,13 +1,18 @@
 """Verify for tools with downgrades (Alembic, Django): every downgrade undoes its upgrade.
 
 The same proof as devdb's own ``db.migrate.verify``, one step of the tool at a time, in a scratch
-database: dump the schema, upgrade to the step, dump, downgrade just that step, dump and compare
-with the dump before, then upgrade again so the next step starts where it expects.
+database: snapshot the catalogs (``devdb.migrations.catalog``), upgrade to the step, snapshot,
+downgrade just that step, snapshot and compare with the one before, then upgrade again so the next
+step starts where it expects. The tool's own tracking table is not the step's doing.
+
+A failure does not end the run: when a step leaves the scratch database in a state nobody can
+vouch for, the next step starts in a new scratch database the tool upgraded to just before it.
 """
 
 from __future__ import annotations
 
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,8 +22,9 @@ from devdb.migrator.base import Progress, Step
 from devdb.settings import Settings
 
 if TYPE_CHECKING:
-    from devdb.migrations.schema import PgDump
     from devdb.migrations.verify import Verdict
+
+Snapshot = dict[str, str]
 
 
 class Stepwise(Protocol):
@@ -36,12 +42,13 @@ class Stepwise(Protocol):
 class _Run:
     tool: Stepwise
     scratch: ConnInfo
-    pg_dump: PgDump
 
-    def dump(self) -> str:
-        from devdb.migrations.schema import dump
+    def snapshot(self) -> Snapshot:
+        from devdb.database import connect
+        from devdb.migrations.catalog import snapshot
 
-        return dump(self.tool.settings, self.scratch, self.pg_dump)
+        with connect(self.scratch, autocommit=True) as conn:
+            return snapshot(conn)
 
     def move(self, step: Step, *, up: bool) -> str | None:
         """Apply (or undo) ``step`` in the scratch database; the tool's error message, if any."""
@@ -59,21 +66,37 @@ def verify_steps(
     tool: Stepwise, conninfo: ConnInfo, *, progress: Progress | None = None
 ) -> list[Verdict]:
     """Upgrade, downgrade, compare, upgrade again for every step, in a scratch database."""
-    from devdb.migrations.schema import find_pg_dump, scratch_database, server_major
-
-    pg_dump = find_pg_dump(tool.settings, server_major(conninfo))
     verdicts: list[Verdict] = []
-    with scratch_database(conninfo, "verify") as scratch:
-        run = _Run(tool, scratch, pg_dump)
-        before = run.dump()
-        for step in tool.steps(scratch):
+    with ExitStack() as scratches:
+        run = _fresh(scratches, tool, conninfo)
+        steps = tool.steps(run.scratch)
+        before = run.snapshot()
+        for i, step in enumerate(steps):
             verdict, before, go_on = _one(run, step, before)
             verdicts.append(verdict)
             if progress:
                 progress(f"{'ok  ' if verdict.ok else 'FAIL'} {step.name}")
-            if not go_on:
-                break
+            if not go_on and i + 1 < len(steps):
+                run = _fresh(scratches, tool, conninfo)
+                failed = run.move(step, up=True)
+                if failed:
+                    return verdicts + _unchecked(steps[i + 1 :], failed)
+                before = run.snapshot()
     return verdicts
+
+
+def _fresh(scratches: ExitStack, tool: Stepwise, conninfo: ConnInfo) -> _Run:
+    """A new empty scratch database, dropped when the run ends."""
+    from devdb.migrations.schema import scratch_database
+
+    return _Run(tool, scratches.enter_context(scratch_database(conninfo, "verify")))
+
+
+def _unchecked(steps: list[Step], why: str) -> list[Verdict]:
+    from devdb.migrations.verify import Verdict
+
+    reason = f"no scratch database could be upgraded to just before it: {why}"
+    return [Verdict(s.id, s.name, not_checked=reason) for s in steps]
 
 
 def _ignore_tracking(verdict: Verdict, table: str) -> None:
@@ -83,21 +106,21 @@ def _ignore_tracking(verdict: Verdict, table: str) -> None:
         names[:] = [n for n in names if not mine.search(n)]
 
 
-def _one(run: _Run, step: Step, before: str) -> tuple[Verdict, str, bool]:
+def _one(run: _Run, step: Step, before: Snapshot) -> tuple[Verdict, Snapshot, bool]:
     """The verdict, the schema the next step starts from, and whether to go on."""
-    from devdb.migrations.verify import Verdict, compare
+    from devdb.migrations.verify import Verdict, compare_objects
 
     verdict = Verdict(step.id, step.name)
     failed = run.move(step, up=True)
     if failed:
         verdict.error = f"upgrade fails: {failed}"
         return verdict, before, False
-    after_up = run.dump()
+    after_up = run.snapshot()
     failed = run.move(step, up=False)
     if failed:
         verdict.error = f"downgrade fails: {failed}"
         return verdict, after_up, False
-    compare(before, run.dump(), verdict)
+    compare_objects(before, run.snapshot(), verdict)
     _ignore_tracking(verdict, run.tool.tracking_table)
     failed = run.move(step, up=True)
     if failed:

@@ -129,7 +129,8 @@ def test_verify_names_what_a_bad_downgrade_leaves_behind(project: Settings) -> N
     run = run_invoke(project, "db.migrate.verify")
     assert run.returncode == 1
     assert "Down leaves behind TABLE shop.order_statuses" in run.stdout
-    assert "Error: 1 migration(s) fail verification" in run.stderr
+    assert "Error: 1 of 4 migration(s) fail verification" in run.stderr, run.stdout
+    assert "ok    d4b6c8e0f2a3" in run.stdout  # the steps after it are still verified
 
 
 def test_what_alembic_cannot_do_is_one_line(project: Settings) -> None:
