@@ -28,6 +28,7 @@ def up(settings: Settings) -> UpResult:
     conninfo = backend.start()
     remember_backend(settings, backend.name)
     created = ensure_database(conninfo)
+    choose_copy_method(settings, conninfo, owned=backend.name != "external")
     from devdb.roles import refresh_app_role
 
     refresh_app_role(settings, conninfo)
@@ -41,6 +42,18 @@ def ensure_database(conninfo: ConnInfo) -> bool:
             return False
         create_database(conn, conninfo.dbname, owner=conninfo.user)
         return True
+
+
+def choose_copy_method(settings: Settings, conninfo: ConnInfo, *, owned: bool) -> None:
+    """Probe (once per cluster) whether template copies can be clones; never fails ``db.up``."""
+    from devdb.copies.clone import configure
+    from devdb.errors import DevdbError
+
+    try:
+        with connect(conninfo.for_database(ADMIN_DB), autocommit=True) as conn:
+            configure(settings, conn, owned=owned)
+    except (DevdbError, OSError):
+        pass  # copies stay plain copies
 
 
 def down(settings: Settings) -> str:
@@ -68,9 +81,18 @@ def status(settings: Settings) -> dict[str, Any]:
 
         try:
             doc["server_version"] = server_version(conninfo)
+            doc["copy_method"] = copy_method(settings, conninfo)
         except ConnectionFailed as exc:
             doc["error"] = exc.message
     return doc
+
+
+def copy_method(settings: Settings, conninfo: ConnInfo) -> str:
+    """How template copies are made on this server (file_copy, clone or copy)."""
+    from devdb.copies.clone import in_use
+
+    with connect(conninfo.for_database(ADMIN_DB), autocommit=True) as conn:
+        return in_use(settings, conn)
 
 
 def url(settings: Settings, *, database: str | None = None, role: str | None = None) -> str:

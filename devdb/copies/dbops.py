@@ -123,7 +123,11 @@ def copy_database(conn: Conn, source: str, target: str, owner: str) -> list[str]
 def clone_database(conn: Conn, source: str, target: str, owner: str) -> None:
     """CREATE DATABASE ``target`` TEMPLATE ``source``, with the source's database-level
     privileges (CREATE DATABASE copies the content but not ``datacl``: without this, the app
-    role's CONNECT grant and the revoked PUBLIC privileges would be lost in every copy)."""
+    role's CONNECT grant and the revoked PUBLIC privileges would be lost in every copy).
+    On PostgreSQL 18+ the files are cloned where the cluster's file system can (``clone``)."""
+    from devdb.copies.clone import prepare
+
+    prepare(conn)
     create_database(conn, target, template=source, owner=owner)
     copy_acl(conn, source, target)
 

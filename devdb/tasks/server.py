@@ -48,6 +48,8 @@ def status_(c: Context, json: bool = False, backend: str | None = None) -> None:
     print(f"backend:  {doc['backend']}\nstatus:   {state}\nurl:      {doc['url']}")
     if doc.get("server_version"):
         print(f"version:  {doc['server_version']}")
+    if doc.get("copy_method"):
+        print(f"copies:   {doc['copy_method']}")
     for key in ("data_dir", "binaries", "container", "image", "volume", "health", "error"):
         if doc.get(key):
             print(f"{key + ':':<9} {doc[key]}")
