@@ -80,16 +80,19 @@ class BinariesNotFound(BackendError):
 
 
 class ServerStartError(BackendError):
-    def __init__(self, message: str, hint: str | None = None, log: str = "") -> None:
+    def __init__(
+        self, message: str, hint: str | None = None, log: str = "", log_label: str = ""
+    ) -> None:
         super().__init__(message, hint)
         self.log = log
+        self.log_label = log_label or "Last lines of the server log"
 
     def render(self) -> str:
         from devdb.redact import mask_text
 
         text = super().render()
         if self.log:
-            text += "\nLast lines of the server log:\n" + mask_text(self.log.rstrip())
+            text += f"\n{self.log_label}:\n" + mask_text(self.log.rstrip())
         return text
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from devdb.conninfo import is_local_address
 from devdb.errors import GuardError
-from devdb.output import confirm, warn
+from devdb.output import confirm, no_answer, warn
 from devdb.settings import Settings
 
 
@@ -101,7 +101,6 @@ def confirm_drop(database: str, *, action: str, yes: bool, detail: str = "") -> 
     question = f"{action}: database {database!r} will be dropped and replaced{detail}. Continue?"
     if not confirm(question, yes=yes):
         raise GuardError(
-            f"{action} not done: database {database!r} was left untouched "
-            "(no confirmation; without a terminal the answer is no)",
+            f"{action} not done: database {database!r} was left untouched ({no_answer()})",
             "Pass --yes to skip the question.",
         )

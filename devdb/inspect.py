@@ -1,9 +1,12 @@
 """``db.inspect``: database diagnostics in the spirit of pg-extras and ``supabase inspect db``.
 
 Cache hit ratios, unused and duplicate indexes, foreign keys without an index, table and index
-sizes with sequential scan counts, and the slowest statements from ``pg_stat_statements`` (created
-in the database when the server preloads it and the role may; otherwise the section says why it is
-empty). Counters are cumulative since the statistics were last reset.
+sizes with sequential scan counts, and the slowest statements from ``pg_stat_statements``. Nothing
+is created in the user's database: the statements are read through the extension in the server's
+``postgres`` database (created there on a local server when the server preloads it), so they cover
+every database; otherwise the section says why it is empty. Counters are cumulative since the
+statistics were last reset; row counts are the planner's (exact after ANALYZE) and counted for
+small tables never analyzed (a fresh clone has no statistics).
 """
 
 from __future__ import annotations
@@ -49,14 +52,15 @@ SECTIONS = (
         "tables",
         "tables: size, rows, sequential vs index scans",
         """
-        SELECT format('%I.%I', schemaname, relname) AS "table",
-               n_live_tup AS rows,
-               pg_total_relation_size(relid) AS total_bytes,
-               pg_relation_size(relid) AS table_bytes,
-               pg_indexes_size(relid) AS index_bytes,
-               seq_scan, seq_tup_read, coalesce(idx_scan, 0) AS idx_scan
-        FROM pg_stat_user_tables
-        ORDER BY pg_total_relation_size(relid) DESC, 1
+        SELECT format('%I.%I', s.schemaname, s.relname) AS "table",
+               CASE WHEN c.reltuples >= 0 THEN greatest(c.reltuples::bigint, s.n_live_tup)
+                    WHEN s.n_live_tup > 0 THEN s.n_live_tup END AS rows,
+               pg_total_relation_size(s.relid) AS total_bytes,
+               pg_relation_size(s.relid) AS table_bytes,
+               pg_indexes_size(s.relid) AS index_bytes,
+               s.seq_scan, s.seq_tup_read, coalesce(s.idx_scan, 0) AS idx_scan
+        FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+        ORDER BY pg_total_relation_size(s.relid) DESC, 1
         """,
     ),
     Section(
@@ -72,14 +76,18 @@ SECTIONS = (
     ),
     Section(
         "unused_indexes",
-        "unused indexes (never scanned, not backing a unique or primary key)",
+        "unused indexes (never scanned while their table was; over 64 kB; not backing a unique "
+        "or primary key)",
         """
         SELECT format('%I.%I', s.schemaname, s.indexrelname) AS index,
                format('%I.%I', s.schemaname, s.relname) AS "table",
                pg_relation_size(s.indexrelid) AS bytes, s.idx_scan AS scans
         FROM pg_stat_user_indexes s
         JOIN pg_index i ON i.indexrelid = s.indexrelid
+        JOIN pg_stat_user_tables t ON t.relid = s.relid
         WHERE s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisprimary
+          AND t.seq_scan + coalesce(t.idx_scan, 0) > 0
+          AND pg_relation_size(s.indexrelid) > 65536
         ORDER BY pg_relation_size(s.indexrelid) DESC, 1
         """,
     ),
@@ -132,10 +140,11 @@ SELECT round(s.total_exec_time::numeric, 2) AS total_ms,
        s.calls, s.rows,
        left(regexp_replace(s.query, '\\s+', ' ', 'g'), 160) AS query
 FROM pg_stat_statements s
-WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = %s)
 ORDER BY s.total_exec_time DESC
 LIMIT %s
 """
+COUNT_BELOW = 64 * 1024 * 1024  # tables never analyzed and smaller than this are counted
 
 
 def inspect_database(conninfo: ConnInfo, *, top: int = 10) -> dict[str, Any]:
@@ -145,20 +154,34 @@ def inspect_database(conninfo: ConnInfo, *, top: int = 10) -> dict[str, Any]:
         doc["server_version"] = str(_scalar(conn, "SHOW server_version"))
         for section in SECTIONS:
             doc[section.key] = {"title": section.title, "rows": _rows(conn, section.sql)}
-        doc["slow_statements"] = slow_statements(conn, top)
+        _count_unknown_rows(conn, doc["tables"]["rows"])
+    doc["slow_statements"] = slow_statements(conninfo, top)
     return doc
 
 
-def slow_statements(conn: psycopg.Connection[Any], top: int) -> dict[str, Any]:
-    """The ``top`` statements by total execution time, or a note saying why there are none."""
+def _count_unknown_rows(conn: psycopg.Connection[Any], tables: list[dict[str, Any]]) -> None:
+    """Tables no statistics describe yet (never analyzed): count the small ones exactly."""
+    for row in tables:
+        if row["rows"] is None and (row["table_bytes"] or 0) < COUNT_BELOW:
+            row["rows"] = _scalar(conn, f"SELECT count(*) FROM {row['table']}")
+
+
+def slow_statements(conninfo: ConnInfo, top: int) -> dict[str, Any]:
+    """The ``top`` statements by total execution time, or a note saying why there are none.
+    Read in the server's ``postgres`` database, never creating anything in the user's."""
     import psycopg
+
+    from devdb.database import ADMIN_DB
 
     title = f"slowest statements (pg_stat_statements, top {top} by total time)"
     try:
-        installed = "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'"
-        if not _scalar(conn, installed):
-            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-        return {"title": title, "rows": _rows(conn, STATEMENTS_SQL, [top])}
+        with connect(conninfo.for_database(ADMIN_DB), autocommit=True) as admin:
+            installed = "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'"
+            if not _scalar(admin, installed):
+                if not conninfo.is_loopback:
+                    return {"title": title, "rows": [], "note": _NOT_CREATED}
+                admin.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            return {"title": title, "rows": _rows(admin, STATEMENTS_SQL, [conninfo.dbname, top])}
     except psycopg.Error as exc:
         reason = (exc.diag.message_primary or str(exc)).strip()
         return {
@@ -166,8 +189,16 @@ def slow_statements(conn: psycopg.Connection[Any], top: int) -> dict[str, Any]:
             "rows": [],
             "note": f"pg_stat_statements is not available: {reason}. Preload it with "
             "shared_preload_libraries = 'pg_stat_statements' (devdb's docker and native "
-            "servers do) and let a superuser run CREATE EXTENSION pg_stat_statements.",
+            "servers do) and let a superuser run CREATE EXTENSION pg_stat_statements in the "
+            "postgres database.",
         }
+
+
+_NOT_CREATED = (
+    "the pg_stat_statements extension is not created in this server's postgres database, and "
+    "devdb creates nothing on a server that is not local: a superuser can run CREATE EXTENSION "
+    "pg_stat_statements there"
+)
 
 
 def _scalar(conn: psycopg.Connection[Any], sql: str, params: list[Any] | None = None) -> Any:

@@ -34,6 +34,13 @@ def is_interactive() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
 
 
+def no_answer() -> str:
+    """Why a question was answered no: the person said so, or there was no terminal to ask."""
+    if is_interactive():
+        return "you answered no"
+    return "no terminal to ask on, so the answer is no"
+
+
 def confirm(question: str, *, yes: bool) -> bool:
     """Ask y/N on a terminal. ``yes`` skips the prompt; without a terminal the answer is no."""
     if yes:

@@ -130,8 +130,21 @@ def port_open(host: str, port: int, timeout: float = 2.0) -> bool:
     return True
 
 
-def logs(settings: Settings, lines: int = 50) -> str:
-    return get_backend(settings, announce=False).logs(lines)
+CHECKPOINT_LINES = ("LOG:  checkpoint starting:", "LOG:  checkpoint complete:")
+
+
+def logs(settings: Settings, lines: int = 50, *, checkpoints: bool = False) -> str:
+    """The last ``lines`` lines of the server log; routine checkpoint lines are left out
+    unless ``checkpoints`` (they are most of an idle development server's log)."""
+    backend = get_backend(settings, announce=False)
+    if checkpoints:
+        return backend.logs(lines)
+    kept = [
+        line
+        for line in backend.logs(lines * 10).splitlines()
+        if not any(marker in line for marker in CHECKPOINT_LINES)
+    ]
+    return "\n".join(kept[-lines:])
 
 
 def destroy(settings: Settings) -> Backend:

@@ -100,7 +100,8 @@ class DockerBackend:
         except EngineUnavailable as exc:
             return ServerStatus(self.name, False, None, {"error": exc.message})
         if attrs is None:
-            return ServerStatus(self.name, False, None, {"image": self.settings.postgres_image})
+            detail = {"image": self.settings.postgres_image, "state": "not created"}
+            return ServerStatus(self.name, False, None, detail)
         state = attrs.get("State", {})
         detail = {
             "container": str(attrs.get("Name", "")).lstrip("/"),
@@ -302,6 +303,7 @@ class DockerBackend:
                 f"{' '.join(args)}` exited with {result.returncode}",
                 hint,
                 log=_redact(output, env["POSTGRES_PASSWORD"])[-3000:],
+                log_label=f"Last lines of `{' '.join(compose_command())}`'s output",
             )
         return output
 

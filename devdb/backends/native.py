@@ -94,6 +94,8 @@ class NativeBackend:
     def status(self) -> ServerStatus:
         port = self._running_port()
         detail = {"data_dir": str(self.data)}
+        if not (self.data / "PG_VERSION").is_file():
+            detail["state"] = "not created"
         if self._bin is not None or (self.data / "PG_VERSION").is_file():
             with contextlib.suppress(BackendError):
                 detail["binaries"] = f"{self.bin.source}: {self.bin.bindir}"

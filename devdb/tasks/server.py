@@ -45,6 +45,8 @@ def status_(c: Context, json: bool = False, backend: str | None = None) -> None:
         print_json(doc)
         return
     state = "running" if doc["running"] else "stopped"
+    if doc.get("state") == "not created":
+        state = "not created (`invoke db.up` creates it)"
     print(f"backend:  {doc['backend']}\nstatus:   {state}\nurl:      {doc['url']}")
     if doc.get("server_version"):
         print(f"version:  {doc['server_version']}")
@@ -72,13 +74,21 @@ def url(
     print(server.url(settings_for(backend=backend), database=database, role=role))
 
 
-@task(help={"lines": "how many lines (default 50)", "backend": BACKEND_HELP})
+@task(
+    help={
+        "lines": "how many lines (default 50)",
+        "checkpoints": "keep the routine checkpoint lines (left out by default)",
+        "backend": BACKEND_HELP,
+    }
+)
 @exits
-def logs(c: Context, lines: int = 50, backend: str | None = None) -> None:
-    """Print the last lines of the server log."""
+def logs(
+    c: Context, lines: int = 50, checkpoints: bool = False, backend: str | None = None
+) -> None:
+    """Print the last lines of the server log (without routine checkpoint lines)."""
     from devdb import server
 
-    print(server.logs(settings_for(backend=backend), lines))
+    print(server.logs(settings_for(backend=backend), lines, checkpoints=checkpoints))
 
 
 @task(
@@ -96,7 +106,7 @@ def destroy(
     from devdb import server
     from devdb.errors import GuardError
     from devdb.guard import require_owned
-    from devdb.output import confirm, info
+    from devdb.output import confirm, info, no_answer
 
     settings = settings_for(backend=backend)
     require_owned(settings, force=False, action="destroy the server")
@@ -110,13 +120,15 @@ def destroy(
         f"{settings.database!r} and all its data?",
         yes=yes,
     ):
-        raise GuardError("not destroyed: confirmation refused", "Pass --yes to skip the question.")
+        raise GuardError(f"not destroyed ({no_answer()})", "Pass --yes to skip the question.")
     if not no_undo:
         from devdb.copies.pgdump import save_undo_file
 
+        info(f"saving an undo dump of {settings.database!r} first ...")
         kept = save_undo_file(settings, target.conninfo())
         if kept:
             info(f"kept {kept} (after db.up, `invoke db.snapshot.restore --undo` loads it)")
+    info(f"removing the {target.name} {desc} ...")
     server.destroy(settings)
     info(f"destroyed the {target.name} server of {settings.project!r}")
 

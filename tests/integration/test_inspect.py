@@ -113,3 +113,22 @@ def test_task_json(demo: tuple[Settings, ConnInfo]) -> None:
         check=False,
     )
     assert plain.returncode == 0 and "duplicate indexes" in plain.stdout
+
+
+def test_nothing_is_created_in_the_users_database(demo: tuple[Settings, ConnInfo]) -> None:
+    conninfo = demo[1]
+    inspect_database(conninfo, top=3)
+    with connect(conninfo, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM pg_extension WHERE extname <> 'plpgsql'")
+        assert row.fetchone() == (0,)
+
+
+def test_row_counts_without_statistics_and_no_unused_noise(scratch_db: ConnInfo) -> None:
+    # A fresh database (a clone after db.reset is one): no ANALYZE, no scans yet.
+    with connect(scratch_db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY, v int)")
+        conn.execute("CREATE INDEX t_v ON t (v)")
+        conn.execute("INSERT INTO t SELECT g, g % 7 FROM generate_series(1, 500) g")
+    doc = inspect_database(scratch_db)
+    assert [r["rows"] for r in doc["tables"]["rows"]] == [500]
+    assert doc["unused_indexes"]["rows"] == []  # a small index on an unqueried table is not news
