@@ -58,9 +58,13 @@ def init_project(target: Path, *, force: bool = False, cwd: Path | None = None) 
     if root.exists() and not root.is_dir():
         raise ConfigError(f"{target} exists and is not a folder", "Pass a folder to devdb init.")
     root.mkdir(parents=True, exist_ok=True)
+    from devdb.migrator.detect import detect, is_example
+
+    detected = detect(root)  # an Alembic or Django project: its migrations, not the example
+    files = {r: c for r, c in template_files().items() if not (detected and is_example(r))}
     written: list[str] = []
     skipped: list[str] = []
-    for rel, content in sorted(template_files().items()):
+    for rel, content in sorted(files.items()):
         path = root / rel
         if path.exists() and not force:
             skipped.append(rel)
@@ -69,13 +73,23 @@ def init_project(target: Path, *, force: bool = False, cwd: Path | None = None) 
         path.write_bytes(content)
         written.append(rel)
     added = merge_gitignore(root / ".gitignore", gitignore_entries())
+    notes = _notes(root, skipped)
+    if detected:
+        from devdb.migrator.detect import write_settings
+
+        changed = write_settings(root, detected)
+        notes.append(
+            f"{detected.found} found: {detected.migrator} migrates (DEVDB_MIGRATOR="
+            f"{detected.migrator} in {' and '.join(changed) or '.env'}); no example migration, "
+            "seed or query written"
+        )
     return InitResult(
         root,
         tuple(written),
         tuple(skipped),
         tuple(added),
         next_commands(root, cwd or Path.cwd()),
-        tuple(_notes(root, skipped)),
+        tuple(notes),
     )
 
 

@@ -5,6 +5,8 @@ db.migrate.verify, status/down/new, and the one-line "cannot" of what Alembic la
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,3 +141,21 @@ def test_what_alembic_cannot_do_is_one_line(project: Settings) -> None:
         assert run.returncode == 1
         assert run.stderr.startswith("Error: the alembic migrator cannot "), run.stderr
         assert "Traceback" not in run.stderr
+
+
+def test_init_in_an_alembic_project_then_setup(project: Settings, scratch_db: ConnInfo) -> None:
+    (project.root / ".env").unlink()
+    (project.root / "tasks.py").unlink()
+    init = subprocess.run(
+        [sys.executable, "-m", "devdb.cli", "init"],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert init.returncode == 0, init.stderr
+    assert "alembic.ini found: alembic migrates" in init.stdout
+    assert not (project.root / "migrations").exists()
+    (project.root / ".env").write_text((project.root / ".env").read_text() + "DEVDB_PROFILE=test\n")
+    assert "applied 4 migration(s)" in _ok(project, "db.setup")
+    assert query(scratch_db, "SELECT count(*) FROM shop.customers") == [(4,)]
