@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from devdb.explain import api
+from devdb.conninfo import ConnInfo
+from devdb.database import connect
+from devdb.explain import api, capture
 from devdb.settings import Settings
 from tests.conftest import REPO, make_project
 
@@ -104,3 +106,33 @@ def test_without_the_option_nothing_is_captured(demo_project: Settings) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "devdb capture" not in result.stdout
     assert not (demo_project.reports_dir / "capture-latest.json").exists()
+
+
+def auto_conf(conninfo: ConnInfo) -> dict[str, str]:
+    with connect(conninfo, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%%auto.conf'"
+        ).fetchall()
+    return {str(n): str(v) for n, v in rows}
+
+
+def test_a_killed_capture_is_undone_and_own_settings_survive(
+    native_server: tuple[Settings, ConnInfo],
+) -> None:
+    settings, conninfo = native_server
+    with connect(conninfo, autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET auto_explain.log_min_duration = '250'")
+    try:
+        capture.start(settings, conninfo, capture.Scope("database", conninfo.dbname))
+        # ... and the process dies here, without capture.stop().
+        assert auto_conf(conninfo)["auto_explain.log_min_duration"] == "0"
+        with connect(conninfo, autocommit=True) as app:
+            row = app.execute("SHOW session_preload_libraries").fetchone()
+            assert row is not None and "auto_explain" in row[0]
+        assert api.undo_capture(settings) is True
+        assert auto_conf(conninfo) == {"auto_explain.log_min_duration": "250"}
+        assert api.undo_capture(settings) is False
+    finally:
+        with connect(conninfo, autocommit=True) as conn:
+            conn.execute("ALTER SYSTEM RESET auto_explain.log_min_duration")
+            conn.execute("SELECT pg_reload_conf()")
