@@ -12,7 +12,6 @@ from devdb.migrations.parse import (
     Migration,
     checksum,
     order,
-    parse_file,
     read_source,
     split_filename,
 )
@@ -47,9 +46,14 @@ def migration_paths(settings: Settings) -> list[Path]:
 
 def load_migrations(settings: Settings) -> list[Migration]:
     """Parse every migration file; any malformed file or duplicate version is an error."""
+    from devdb.migrations.cache import SplitCache
+
     paths = migration_paths(settings)
     check_versions(paths)
-    return [parse_file(p) for p in paths]
+    cache = SplitCache(settings.state_dir)
+    migrations = [cache.parse(read_source(p), p, split_filename(p)[0]) for p in paths]
+    cache.save()
+    return migrations
 
 
 def check_versions(paths: list[Path]) -> None:

@@ -210,3 +210,29 @@ def test_a_very_long_migration_name_is_refused(tmp_path: Path) -> None:
         new_migration(settings, "x" * 300)
     assert caught.value.hint
     assert not settings.migrations_dir.exists() or not list(settings.migrations_dir.iterdir())
+
+
+def test_remembered_splits_give_the_same_migrations(tmp_path: Path) -> None:
+    from tests.conftest import make_project
+
+    settings = make_project(tmp_path / "p")
+    folder = _folder(settings.root, ["1_a.sql"])
+    (folder / "2_b.sql").write_text(
+        "\n-- +goose Up\nSELECT 'x;\n y';  SELECT 2;\n-- +goose StatementBegin\nSELECT 3;\n"
+        "-- +goose StatementEnd\n-- +goose Down\nSELECT 4;\n"
+    )
+    fresh = load_migrations(settings)
+    cache = settings.state_dir / "migration-splits.json"
+    assert cache.is_file()
+    remembered = load_migrations(settings)
+    assert remembered == fresh
+    assert [(s.sql, s.line, s.first_col) for s in remembered[1].up.statements] == [
+        ("SELECT 'x;\n y';", 3, 1),
+        ("SELECT 2;", 4, 7),
+        ("SELECT 3;", 6, 1),
+    ]
+    cache.write_text("{not json")
+    assert load_migrations(settings) == fresh
+    (folder / "1_a.sql").write_text("-- +migrate Up\nSELECT 1\n")  # a changed byte: parsed again
+    with pytest.raises(MigrationParseError, match="terminating semicolon"):
+        load_migrations(settings)
