@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from invoke.exceptions import Exit
+from invoke.exceptions import Exit, ParseError
 from invoke.program import Program
 
 from devdb import __version__
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 PROJECT_MARKERS = ("tasks.py", ".devdb", "migrations")
 NO_PROJECT_OK = {"init"}
+USAGE = 2  # exit code of a usage error
 
 
 def project_root(start: Path | None = None) -> Path | None:
@@ -38,7 +39,20 @@ def project_root(start: Path | None = None) -> Path | None:
 
 
 class DevdbProgram(Program):
-    """invoke's Program with devdb's tasks at the top level and the project's invoke config."""
+    """invoke's Program with devdb's tasks at the top level and the project's invoke config;
+    a usage error (unknown task or flag, missing argument) exits 2, as command-line tools do."""
+
+    def parse_core_args(self) -> None:
+        try:
+            super().parse_core_args()
+        except ParseError as exc:
+            raise Exit(str(exc), code=USAGE) from None
+
+    def parse_tasks(self) -> None:
+        try:
+            super().parse_tasks()
+        except ParseError as exc:
+            raise Exit(str(exc), code=USAGE) from None
 
     def parse_collection(self) -> None:
         super().parse_collection()

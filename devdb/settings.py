@@ -42,7 +42,11 @@ VARIABLES: tuple[Var, ...] = (
         "Where the server runs: auto, docker, native or external.",
         "auto",
     ),
-    Var("DATABASE_URL", "database_url", "The external backend's server (postgresql://...)."),
+    Var(
+        "DATABASE_URL",
+        "database_url",
+        "The external backend's server: a URL or key=value string, any libpq parameter.",
+    ),
     Var(
         "DEVDB_POSTGRES_IMAGE",
         "postgres_image",
@@ -56,7 +60,11 @@ VARIABLES: tuple[Var, ...] = (
     Var("DEVDB_USER", "user", "Owner role that runs migrations and seeds.", "postgres"),
     Var("DEVDB_PASSWORD", "password", "Owner password. Default: generated into .devdb/password."),
     Var("DEVDB_PROJECT", "project", "Project name (compose project, volume, database default)."),
-    Var("DEVDB_ROOT", "root", "Project root. Default: the nearest folder holding tasks.py."),
+    Var(
+        "DEVDB_ROOT",
+        "root",
+        "Project root. Default: the folder invoke loaded tasks.py from.",
+    ),
     Var("DEVDB_STATE_DIR", "state_dir", "Git-ignored state folder.", ".devdb"),
     Var("DEVDB_COMPOSE_FILE", "compose_file", "Compose file for docker.", "compose/compose.yaml"),
     Var("DEVDB_MIGRATIONS_DIR", "migrations_dir", "Migration files.", "migrations"),

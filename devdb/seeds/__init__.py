@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         const,
         derive,
         fake,
+        fake_unique,
         integer,
         ref,
     )
@@ -40,6 +41,7 @@ __all__ = [
     "counts",
     "derive",
     "fake",
+    "fake_unique",
     "hash_at",
     "integer",
     "ref",
@@ -55,7 +57,7 @@ __all__ = [
 
 # The definition API, imported on first use: deciding that nothing changed needs none of it.
 _API = ("Counts", "Row", "Table", "counts", "row_id", "table")
-_COLUMNS = ("Spec", "between", "choice", "const", "derive", "fake", "integer", "ref")
+_COLUMNS = ("Spec", "between", "choice", "const", "derive", "fake", "fake_unique", "integer", "ref")
 _LAZY = {
     **dict.fromkeys(_API, "devdb.seeds.api"),
     **dict.fromkeys(_COLUMNS, "devdb.seeds.columns"),

@@ -61,8 +61,37 @@ def fake(
     null: float = 0.0,
     **kwargs: Any,
 ) -> Fake:
-    """A Faker provider, e.g. ``fake("name")``, ``fake("city", locale="de_DE", null=0.1)``."""
+    """A Faker provider, e.g. ``fake("name")``, ``fake("city", locale="de_DE", null=0.1)``.
+    Values come from a pool of ``pool`` values, so they repeat: for a UNIQUE column use
+    ``fake_unique``."""
     return Fake(provider, args, tuple(sorted(kwargs.items())), locale, pool, null)
+
+
+@dataclass(frozen=True)
+class UniqueFake(Fake):
+    """``fake`` whose text values never repeat within a table: the row number is worked in."""
+
+    def values(self, ctx: Context) -> list[Any]:
+        return [_numbered(v, i) for v, i in zip(super().values(ctx), ctx.rows, strict=True)]
+
+
+def _numbered(value: Any, i: int) -> str:
+    """``ann@example.org`` -> ``ann+17@example.org``; ``Ann Lee`` -> ``Ann Lee 17``."""
+    if not isinstance(value, str):
+        raise SeedError(
+            f"fake_unique() makes text unique; the provider gave {type(value).__name__}"
+        )
+    local, at, domain = value.rpartition("@")
+    return f"{local}+{i}@{domain}" if at and local else f"{value} {i}"
+
+
+def fake_unique(
+    provider: str, *args: Any, locale: str = "en_US", pool: int = 2048, **kwargs: Any
+) -> UniqueFake:
+    """A Faker value made unique per row, for UNIQUE columns: ``fake_unique("email")`` gives
+    ``name+ROW@domain``, other text gets `` ROW`` appended (``fake`` draws from a pool of 2,048
+    values, so a column of more rows than that always repeats, and fewer often do)."""
+    return UniqueFake(provider, args, tuple(sorted(kwargs.items())), locale, pool, 0.0)
 
 
 @dataclass(frozen=True)

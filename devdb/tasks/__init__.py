@@ -33,6 +33,7 @@ def build_namespace() -> Collection:
         server.logs,
         server.destroy,
         server.setup,
+        server.drop_kept,
         init.init_,
         reset_tasks.reset,
         snapshot_tasks.dump,

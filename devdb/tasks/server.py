@@ -1,4 +1,5 @@
-"""Server tasks: db.up, db.down, db.status, db.url, db.logs, db.destroy, db.setup."""
+"""Server tasks: db.up, db.down, db.status, db.url, db.logs, db.destroy, db.setup, and
+db.drop-kept (the test databases the pytest plugin kept)."""
 
 from __future__ import annotations
 
@@ -131,6 +132,32 @@ def destroy(
     info(f"removing the {target.name} {desc} ...")
     server.destroy(settings)
     info(f"destroyed the {target.name} server of {settings.project!r}")
+
+
+@task(name="drop-kept", help={"yes": "do not ask for confirmation"})
+@exits
+def drop_kept(c: Context, yes: bool = False) -> None:
+    """Drop the test databases `pytest --devdb-keep-failed` kept."""
+    from devdb.errors import GuardError
+    from devdb.guard import require_owned
+    from devdb.keptdbs import drop_kept as drop
+    from devdb.keptdbs import kept_databases
+    from devdb.output import confirm, info, no_answer
+    from devdb.server import owner_conninfo
+
+    settings = settings_for()
+    require_owned(settings, force=False, action="drop kept test databases")
+    conninfo = owner_conninfo(settings)
+    kept = kept_databases(conninfo)
+    if not kept:
+        info("no kept test databases")
+        return
+    for name, test in kept:
+        info(f"  {name}  (kept for {test})")
+    if not confirm(f"Drop these {len(kept)} kept test database(s)?", yes=yes):
+        raise GuardError(f"nothing dropped ({no_answer()})", "Pass --yes to skip the question.")
+    drop(conninfo, [name for name, _ in kept])
+    info(f"dropped {len(kept)} kept test database(s)")
 
 
 @task(help={"backend": BACKEND_HELP})

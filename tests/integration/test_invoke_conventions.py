@@ -109,6 +109,7 @@ def test_devdb_command_without_a_project_points_to_init(tmp_path: Path) -> None:
     assert proc.stderr.startswith("Error: no devdb project")
     assert "devdb init" in proc.stderr
     assert not any(tmp_path.iterdir())  # nothing was created
+    assert _devdb(tmp_path, "init", "--bogus").returncode == 2  # a usage error
 
 
 def test_devdb_command_runs_every_task_in_a_project_without_tasks_py(tmp_path: Path) -> None:

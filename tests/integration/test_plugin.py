@@ -155,6 +155,18 @@ def test_plugin_fixtures_in_parallel_with_xdist(sample: tuple[Settings, dict[str
 
     with connect(project_conninfo(settings).for_database(kept)) as conn:
         assert conn.execute("SELECT to_regclass('public.evidence')").fetchone() == ("evidence",)
+    # ... until `invoke db.drop-kept` lets them go.
+    dropped = subprocess.run(
+        [sys.executable, "-m", "invoke", "db.drop-kept", "--yes"],
+        cwd=settings.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert dropped.returncode == 0, dropped.stderr
+    assert kept in dropped.stderr
+    assert _test_databases(settings) == []
 
 
 def test_plugin_says_what_failed_without_a_traceback(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ def _table() -> dict[str, str]:
     block = README.split("<!-- tasks:start -->")[1].split("<!-- tasks:end -->")[0]
     rows = {}
     for line in block.splitlines():
-        match = re.match(r"\| `([a-z.]+)[^`]*` \|", line)
+        match = re.match(r"\| `([a-z.-]+)[^`]*` \|", line)
         if match:
             rows[match.group(1)] = line
     return rows
@@ -63,3 +63,33 @@ def test_every_flag_is_in_its_tasks_row() -> None:
             f"{name} --{f}" for f in flags if f"--{f}" not in row + common and f.upper() not in row
         ]
     assert not gaps, f"README's task table does not mention: {gaps}"
+
+
+def _settings_table() -> dict[str, tuple[str, str]]:
+    block = README.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in block.splitlines():
+        match = re.match(r"\| `([A-Z_]+)` \| (.*?) \| (.*) \|$", line)
+        if match:
+            rows[match.group(1)] = (match.group(2), match.group(3))
+    return rows
+
+
+def test_readme_settings_table_is_the_code() -> None:
+    from devdb.settings import VARIABLES
+
+    expected = {v.env: (v.default or "—", v.help) for v in VARIABLES}
+    assert _settings_table() == expected
+
+
+def test_env_examples_agree_with_the_readme_table() -> None:
+    table = _settings_table()
+    repo = Path(__file__).resolve().parents[2]
+    for example in (repo / ".env.example", repo / "devdb/templates/project/.env.example"):
+        assigned = re.findall(r"^# ([A-Z_]+)=(.*)$", example.read_text(), re.MULTILINE)
+        assert {"DEVDB_BACKEND", "DEVDB_POSTGRES_IMAGE", "DATABASE_URL"} <= {n for n, _ in assigned}
+        for name, value in assigned:
+            assert name in table, f"{example.name}: {name} is not in README's settings table"
+            default = table[name][0]
+            if default != "—":
+                assert value == default, f"{example}: {name}={value}, README's default {default}"

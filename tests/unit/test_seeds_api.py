@@ -224,3 +224,25 @@ def test_looked_up_columns_are_kept_compact_and_give_the_same_values() -> None:
     assert list(looked_up) == built and looked_up[5].tzinfo is UTC
     assert list(join([compact([3, 4]), compact([5])])) == [3, 4, 5]
     assert join([compact([1, None]), compact(["a"])]) == [1, None, "a"]
+
+
+def test_fake_repeats_and_fake_unique_does_not() -> None:
+    from devdb.seeds.columns import fake_unique
+
+    t = register(
+        table(
+            "x.people",
+            rows=counts(test=5000),
+            columns={
+                "email": fake("email"),
+                "email_u": fake_unique("email"),
+                "name_u": fake_unique("name", pool=16),
+            },
+        )
+    )
+    cols = t.build_columns(range(5000), "test", 1)
+    assert len(set(cols["email"])) <= 2048  # a pool: a UNIQUE column would collide
+    assert len(set(cols["email_u"])) == 5000
+    assert len(set(cols["name_u"])) == 5000
+    assert all("+" in e.split("@")[0] for e in cols["email_u"])
+    assert t.build_columns(range(10, 20), "test", 1)["email_u"] == cols["email_u"][10:20]
