@@ -1,6 +1,7 @@
-"""Benchmark: what db.explain adds to the named queries' own execution time (issue 6's target).
+"""Benchmark: what db.explain adds to the named queries' own execution time (issue 6's target),
+and what capture (``pytest --devdb-capture``) adds to a test suite's wall time (issue 12's).
 
-    python bench/bench_explain.py [--profile demo] [--runs 5]
+    python bench/bench_explain.py [--profile demo] [--runs 5] [--suite-tests 500] [--suite-runs 3]
 
 Starts a throwaway native server for a copy of the demo project, migrates it and seeds it with the
 given profile, then runs the explain pipeline over every query in queries/ several times. For each
@@ -11,6 +12,12 @@ arithmetic, findings, and (second figure) writing the HTML/JSON/Markdown reports
 
 Target: the overhead (everything, reports included) is <= 1 s. The first run also analyzes the
 tables once when seeding left them without statistics; it is reported separately.
+
+Capture: the demo app's tests (examples/app) plus a generated module of ``--suite-tests`` tests
+(each a login lookup and an activity feed on ``db_conn``, dev seed profile) run under pytest in the
+same project, alternately without and with ``--devdb-capture``, ``--suite-runs`` times each after
+one warm-up run that builds the test template. Target: capture adds <= 10 % to the wall time
+(pytest start-up, capture start/stop, reading the log and writing the report included).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import argparse
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,10 +63,61 @@ def one_run(settings: object, conninfo: object) -> tuple[float, float, float, in
     return total, run.wall_ms / 1000, own, len(run.analyzed)
 
 
+SUITE = """
+import demo_app
+import pytest
+
+
+@pytest.mark.parametrize("i", range({count}))
+def test_lookup_and_feed(db_conn, i):
+    row = db_conn.execute(
+        'SELECT id, email FROM "user".users ORDER BY id OFFSET %s LIMIT 1', (i % 50,)
+    ).fetchone()
+    assert demo_app.user_by_email(db_conn, row[1].upper()) is not None
+    demo_app.recent_events(db_conn, row[0])
+"""
+
+
+def run_suite(root: Path, capture: bool) -> float:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DEVDB_", "PYTEST_"))}
+    env.pop("DATABASE_URL", None)
+    env["DEVDB_BACKEND"] = "native"
+    args = [sys.executable, "-m", "pytest", "app", "-q", "-p", "no:cacheprovider"]
+    args += ["--devdb-profile", "dev"] + (["--devdb-capture"] if capture else [])
+    started = time.perf_counter()
+    result = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f"test suite failed:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
+    return wall
+
+
+def bench_capture(root: Path, tests: int, runs: int) -> None:
+    shutil.copytree(REPO / "examples" / "app", root / "app")
+    (root / "app" / "test_many.py").write_text(SUITE.replace("{count}", str(tests)))
+    print(f"\ncapture: {tests + 5} tests, warm-up run (builds the dev template) ...")
+    run_suite(root, capture=False)
+    plain, captured = [], []
+    for i in range(runs):
+        plain.append(run_suite(root, capture=False))
+        captured.append(run_suite(root, capture=True))
+        print(
+            f"run {i + 1}: without capture {plain[-1]:.2f} s, with capture {captured[-1]:.2f} s "
+            f"(load {os.getloadavg()[0]:.2f})"
+        )
+    base, cap = statistics.median(plain), statistics.median(captured)
+    print(
+        f"capture: median {base:.2f} s -> {cap:.2f} s, +{100 * (cap - base) / base:.1f} % "
+        f"(target <= 10 %); load average {os.getloadavg()}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", default="demo")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--suite-tests", type=int, default=500)
+    parser.add_argument("--suite-runs", type=int, default=3)
     args = parser.parse_args()
 
     from devdb import server
@@ -88,8 +147,11 @@ def main() -> None:
         print(
             f"\n{len(list((REPO / 'queries').glob('*.sql')))} queries, profile {args.profile}: "
             f"median overhead {statistics.median(overheads):.3f} s, max {max(overheads):.3f} s "
-            f"(reports included; target <= 1 s); first run {rows[0][0] - rows[0][2]:.3f} s"
+            f"(reports included; target <= 1 s); first run {rows[0][0] - rows[0][2]:.3f} s; "
+            f"load average {os.getloadavg()}"
         )
+        if args.suite_runs:
+            bench_capture(tmp / "proj", args.suite_tests, args.suite_runs)
     finally:
         NativeBackend(settings).remove()  # type: ignore[arg-type]
         shutil.rmtree(tmp, ignore_errors=True)
