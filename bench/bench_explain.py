@@ -26,11 +26,12 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_reset import wall  # the same timed subprocess run
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -84,12 +85,7 @@ def run_suite(root: Path, capture: bool) -> float:
     env["DEVDB_BACKEND"] = "native"
     args = [sys.executable, "-m", "pytest", "app", "-q", "-p", "no:cacheprovider"]
     args += ["--devdb-profile", "dev"] + (["--devdb-capture"] if capture else [])
-    started = time.perf_counter()
-    result = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
-    if result.returncode != 0:
-        sys.exit(f"test suite failed:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
-    return wall
+    return wall(args, root, env)
 
 
 def bench_capture(root: Path, tests: int, runs: int) -> None:
