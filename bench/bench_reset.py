@@ -74,22 +74,21 @@ def rebuild(settings: object, profile: str) -> float:
 def wait_for_spares(settings: object, source: str | None = None) -> None:
     """Wait until the background process has made the spare copy of ``source`` (default: the
     template the database was reset from) and dropped the discarded databases."""
+    from devdb.copies import names
     from devdb.copies.dbops import get_meta
     from devdb.copies.reset import project_conninfo
-    from devdb.copies.spare import APPLICATION, TRASH_PREFIX, spare_name
+    from devdb.copies.spare import APPLICATION, spare_name
     from devdb.database import connect, database_exists
 
     info = project_conninfo(settings)  # type: ignore[arg-type]
-    busy = (
-        "SELECT (SELECT count(*) FROM pg_stat_activity WHERE application_name = %s) "
-        "+ (SELECT count(*) FROM pg_database WHERE starts_with(datname, %s))"
-    )
+    busy = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
     with connect(info.for_database("postgres"), autocommit=True) as conn:
         source = source or str(get_meta(conn, info.dbname).get("template"))
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            row = conn.execute(busy, (APPLICATION, TRASH_PREFIX)).fetchone()
-            if database_exists(conn, spare_name(source)) and row and row[0] == 0:
+            row = conn.execute(busy, (APPLICATION,)).fetchone()
+            trash = [t for t in names.temporaries(conn) if t.kind == names.TRASH]
+            if database_exists(conn, spare_name(source)) and row and row[0] == 0 and not trash:
                 return
             time.sleep(0.1)
 
@@ -144,6 +143,7 @@ def main() -> None:
 
     from devdb import server
     from devdb.backends.native import NativeBackend
+    from devdb.copies.snapshots import snapshot_database
     from devdb.settings import load_settings
 
     print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
@@ -182,19 +182,20 @@ def main() -> None:
         print(f"speed-up: {ratio} (target >= 20x)")
 
         wall(invoke("db.snapshot.save", "bench", "--replace"), root, env)
+        snap = snapshot_database(settings.database, "bench")
         restore_cmd = invoke("db.snapshot.restore", "bench", "--yes")
         restores = []
         for _ in range(opts.runs):
-            wait_for_spares(settings, "devdb_snap_bench")
+            wait_for_spares(settings, snap)
             restores.append(wall(restore_cmd, root, env))
-        wait_for_spares(settings, "devdb_snap_bench")
+        wait_for_spares(settings, snap)
         drop_spares(settings)
         copying = wall(restore_cmd, root, env)
         print(
             f"db.snapshot.restore: median {statistics.median(restores):.3f} s, "
             f"max {max(restores):.3f} s (target <= 0.5 s); without a spare: {copying:.3f} s"
         )
-        wait_for_spares(settings, "devdb_snap_bench")
+        wait_for_spares(settings, snap)
 
         print("load average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     finally:

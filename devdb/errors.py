@@ -15,6 +15,8 @@ it). Third-party exceptions are mapped into this tree once, where the dependency
     ├── ConnectionFailed         cannot reach or log in to the server
     │   └── AuthenticationFailed wrong user or password
     ├── DatabaseError            a statement failed (SQLSTATE and diagnostics kept)
+    │   ├── DiskFull             the server's disk is full (the folder and the space needed)
+    │   └── ServerGone           the server went away mid-command (the data's state is said)
     ├── GuardError               a destructive task refused to run
     ├── MigrationError           a migration file is malformed, drifted, or failed
     │   ├── MigrationParseError  a file is malformed (file:line, before anything runs)
@@ -124,6 +126,14 @@ class DatabaseError(DevdbError):
         self.sqlstate = sqlstate
         self.detail = detail
         self.position = position
+
+
+class DiskFull(DatabaseError):
+    pass
+
+
+class ServerGone(DatabaseError):
+    default_hint = "Start the server again with `invoke db.up`, then run the command again."
 
 
 class GuardError(DevdbError):

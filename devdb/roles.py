@@ -125,9 +125,16 @@ def _upsert_role(conn: psycopg.Connection[Any], name: str, password: str) -> boo
         sql.SQL(
             verb + " LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS "
             "NOINHERIT PASSWORD {}"
-        ).format(sql.Identifier(name), sql.Literal(password))
+        ).format(sql.Identifier(name), sql.Literal(scram_verifier(conn, name, password)))
     )
     return exists is None
+
+
+def scram_verifier(conn: psycopg.Connection[Any], role: str, password: str) -> str:
+    """The password as a SCRAM-SHA-256 verifier computed here, by libpq (PQencryptPasswordConn):
+    the server, its log and pg_stat_statements never see the password itself."""
+    verifier = conn.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256")
+    return verifier.decode()
 
 
 def _database_privileges(conn: psycopg.Connection[Any], name: str, dbname: str) -> None:

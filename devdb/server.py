@@ -5,6 +5,8 @@ Tasks call these and print what they return; nothing here knows about invoke.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,22 +25,49 @@ class UpResult:
 
 
 def up(settings: Settings) -> UpResult:
-    """Start the server (or find it running), wait for it, and make sure the database exists."""
-    backend = get_backend(settings)
-    conninfo = backend.start()
-    remember_backend(settings, backend.name)
-    created = ensure_database(conninfo)
-    choose_copy_method(settings, conninfo, owned=backend.name != "external")
+    """Start the server (or find it running), wait for it, and make sure the database exists.
+
+    Under a file lock in the state folder: two ``db.up`` at once on a fresh checkout (two
+    terminals, parallel test workers) run initdb and start once, and both succeed."""
+    with up_lock(settings):
+        backend = get_backend(settings)
+        conninfo = backend.start()
+        remember_backend(settings, backend.name)
+        created = ensure_database(conninfo)
+        choose_copy_method(settings, conninfo, owned=backend.name != "external")
     from devdb.roles import refresh_app_role
 
     refresh_app_role(settings, conninfo)
     return UpResult(backend.name, conninfo, created)
 
 
+@contextmanager
+def up_lock(settings: Settings) -> Iterator[None]:
+    import fcntl
+
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    with (settings.state_dir / "up.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def ensure_database(conninfo: ConnInfo) -> bool:
-    """Create the project database when it is missing; True when it was created."""
-    with connect(conninfo.for_database(ADMIN_DB), autocommit=True) as conn:
+    """Create the project database when it is missing; True when it was created. Never while
+    devdb's undo copy of it holds data: that copy is renamed back instead (and a warning says
+    so), so a database lost to a crash of an older devdb, or dropped by hand, comes back."""
+    from devdb.copies.dbops import admin_connect
+    from devdb.copies.snapshots import recover_missing
+    from devdb.output import warn
+
+    with admin_connect(conninfo) as conn:
         if database_exists(conn, conninfo.dbname):
+            return False
+        recovered = recover_missing(conn, conninfo.dbname)
+        if recovered:
+            warn(
+                f"database {conninfo.dbname!r} was missing: brought back devdb's copy "
+                f"{recovered!r} instead of creating an empty one"
+            )
             return False
         create_database(conn, conninfo.dbname, owner=conninfo.user)
         return True

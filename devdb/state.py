@@ -37,9 +37,16 @@ def _secret_file(settings: Settings, name: str) -> str:
         return path.read_text().strip()
     state_dir(settings)
     value = secrets.token_urlsafe(18)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = path.with_name(f".{name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(value + "\n")
+    try:
+        os.link(tmp, path)  # atomic, and never over a password another process wrote first
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        tmp.unlink()
     return value
 
 

@@ -5,6 +5,7 @@ these."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from datetime import UTC, datetime
@@ -12,15 +13,34 @@ from typing import TYPE_CHECKING, Any
 
 from devdb.conninfo import ConnInfo
 from devdb.database import ADMIN_DB, connect, create_database, run_admin
+from devdb.errors import DatabaseError, DiskFull
 
 if TYPE_CHECKING:
     import psycopg
 
     Conn = psycopg.Connection[Any]
 
+_COPY_ATTEMPTS = 4
+
+
+_SWEPT: set[tuple[str, int]] = set()
+
 
 def admin_connect(conninfo: ConnInfo) -> Conn:
-    return connect(conninfo.for_database(ADMIN_DB), autocommit=True)
+    """An autocommit connection to the admin database that holds this process's lease (see
+    ``names``); the first one per server and process also sweeps dead owners' temporaries."""
+    from devdb.copies import names
+
+    conn = connect(conninfo.for_database(ADMIN_DB), autocommit=True)
+    try:
+        names.take_lease(conn)
+        if (conninfo.host, conninfo.port) not in _SWEPT:
+            names.sweep(conn)
+            _SWEPT.add((conninfo.host, conninfo.port))
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def now_iso() -> str:
@@ -82,9 +102,15 @@ def drop(conn: Conn, name: str) -> None:
 
 
 def disconnect(conn: Conn, name: str) -> list[str]:
-    """Refuse new sessions on ``name`` and end the others (pg_terminate_backend: each client
-    gets "terminating connection due to administrator command"). Returns the clients' names."""
+    """Refuse new sessions on ``name`` and end the others. Only for databases nobody else
+    relies on (temporaries, templates): a kill would leave ``name`` closed."""
     alter(conn, name, "WITH ALLOW_CONNECTIONS false")
+    return terminate(conn, name)
+
+
+def terminate(conn: Conn, name: str) -> list[str]:
+    """End the other sessions on ``name`` (pg_terminate_backend: each client gets "terminating
+    connection due to administrator command"), leaving it open. Returns the clients' names."""
     rows = conn.execute(
         "SELECT coalesce(nullif(application_name, ''), 'client'), pg_terminate_backend(pid) "
         "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
@@ -108,15 +134,19 @@ def _wait_gone(conn: Conn, name: str, timeout: float = 5.0) -> None:
 
 
 def copy_database(conn: Conn, source: str, target: str, owner: str) -> list[str]:
-    """Copy ``source`` to a new ``target``; clients of ``source`` are disconnected (a copy needs
-    it idle) and allowed back afterwards. Returns the disconnected clients."""
-    was_open = _allows_connections(conn, source)
-    gone = disconnect(conn, source) if was_open else []
-    try:
-        clone_database(conn, source, target, owner)
-    finally:
-        if was_open:
-            alter(conn, source, "WITH ALLOW_CONNECTIONS true")
+    """Copy ``source``, a database in use, to a new ``target``. A copy needs the source idle, so
+    its clients are disconnected; ``source`` itself is never closed to connections (a kill would
+    leave it closed), so a client that reconnects at once makes the copy fail and it is retried.
+    Returns the disconnected clients."""
+    gone: list[str] = []
+    for attempt in range(_COPY_ATTEMPTS):
+        gone += terminate(conn, source)
+        try:
+            clone_database(conn, source, target, owner)
+            return gone
+        except DatabaseError as exc:
+            if exc.sqlstate != "55006" or attempt == _COPY_ATTEMPTS - 1:  # object_in_use
+                raise
     return gone
 
 
@@ -124,28 +154,61 @@ def clone_database(conn: Conn, source: str, target: str, owner: str) -> None:
     """CREATE DATABASE ``target`` TEMPLATE ``source``, with the source's database-level
     privileges (CREATE DATABASE copies the content but not ``datacl``: without this, the app
     role's CONNECT grant and the revoked PUBLIC privileges would be lost in every copy).
-    On PostgreSQL 18+ the files are cloned where the cluster's file system can (``clone``)."""
+    On PostgreSQL 18+ the files are cloned where the cluster's file system can (``clone``).
+
+    Every copy devdb makes goes through here."""
     from devdb.copies.clone import prepare
 
     prepare(conn)
-    create_database(conn, target, template=source, owner=owner)
+    try:
+        create_database(conn, target, template=source, owner=owner)
+    except DatabaseError as exc:
+        if exc.sqlstate == "53100":  # disk_full
+            raise disk_full(conn, source, f"a copy of {source!r}") from exc
+        raise
     copy_acl(conn, source, target)
 
 
-def copy_acl(conn: Conn, source: str, target: str) -> None:
-    from psycopg import sql
+def disk_full(conn: Conn, source: str | None, what: str) -> DiskFull:
+    """The error for a copy that ran out of disk: the folder, and the space it needs."""
+    where = "the server's data directory"
+    with contextlib.suppress(Exception):
+        row = conn.execute("SELECT current_setting('data_directory')").fetchone()
+        where = f"the server's data directory {row[0]}" if row else where
+    need = ""
+    if source:
+        with contextlib.suppress(Exception):
+            row = conn.execute("SELECT pg_size_pretty(pg_database_size(%s))", (source,)).fetchone()
+            need = f" (about {row[0]} needed)" if row else ""
+    return DiskFull(
+        f"no space left on the disk of {where} for {what}{need}; nothing was replaced",
+        "Free some disk space (old snapshots: `invoke db.snapshot.list`) and run it again.",
+    )
 
+
+def _acl(conn: Conn, name: str) -> list[tuple[str, str, bool]]:
     rows = conn.execute(
         "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END, "
         "a.privilege_type, a.is_grantable "
-        "FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = %s",
-        (source,),
+        "FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a "
+        "WHERE d.datname = %s ORDER BY 1, 2",
+        (name,),
     ).fetchall()
-    if not rows:
-        return  # the default privileges, which the new database has already
+    return [(str(g), str(p), bool(o)) for g, p, o in rows]
+
+
+def copy_acl(conn: Conn, source: str, target: str) -> None:
+    """Give ``target`` exactly the database-level privileges of ``source``."""
+    from psycopg import sql
+
+    wanted, present = _acl(conn, source), _acl(conn, target)
+    if wanted == present:
+        return
     db = sql.Identifier(target)
-    run_admin(conn, sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db), "revoke")
-    for grantee, privilege, grantable in rows:
+    for grantee in sorted({g for g, _, _ in present} | {"PUBLIC"}):
+        stmt = sql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(db, sql.SQL(grantee))
+        run_admin(conn, stmt, f"revoke privileges on database {target!r}")
+    for grantee, privilege, grantable in wanted:
         stmt = sql.SQL("GRANT {} ON DATABASE {} TO {}{}").format(
             sql.SQL(privilege),  # a privilege keyword from the catalog
             db,
@@ -153,9 +216,3 @@ def copy_acl(conn: Conn, source: str, target: str) -> None:
             sql.SQL(" WITH GRANT OPTION" if grantable else ""),
         )
         run_admin(conn, stmt, f"grant {privilege} on database {target!r}")
-
-
-def _allows_connections(conn: Conn, name: str) -> bool:
-    query = "SELECT datallowconn FROM pg_database WHERE datname = %s"
-    row = conn.execute(query, (name,)).fetchone()
-    return bool(row and row[0])

@@ -9,16 +9,20 @@ never the command line.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from devdb.conninfo import ConnInfo
-from devdb.copies.dbops import admin_connect, copy_acl, now_iso, set_meta
-from devdb.copies.snapshots import UNDO_DB, replace_database
-from devdb.database import database_exists
-from devdb.errors import BinariesNotFound, SnapshotError
+from devdb.copies import faults, names
+from devdb.copies.dbops import admin_connect, disk_full, now_iso
+from devdb.copies.snapshots import swap_in
+from devdb.copies.swap import building, drop_trash, server_watch
+from devdb.database import create_database, database_exists
+from devdb.errors import BinariesNotFound, DatabaseError, SnapshotError
 from devdb.settings import Settings
 
 
@@ -77,42 +81,87 @@ def _server_major(conninfo: ConnInfo) -> int:
 
 
 def dump(settings: Settings, conninfo: ConnInfo, path: Path) -> int:
-    """Write the database to ``path`` (custom format); returns the file's size in bytes."""
+    """Write the database to ``path`` (custom format, mode 0600: it holds the data); returns the
+    file's size in bytes. Written to ``path.part`` first, so a failed dump replaces nothing."""
     pg_dump = find_client(settings, "pg_dump", _server_major(conninfo))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
+    tmp.unlink(missing_ok=True)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     args = [pg_dump, "-Fc", "-f", str(tmp), *_conn_args(conninfo), "-d", conninfo.dbname]
     result = subprocess.run(args, capture_output=True, text=True, check=False, env=_env(conninfo))
     if result.returncode != 0:
         tmp.unlink(missing_ok=True)
+        if _no_space(result.stderr):
+            raise SnapshotError(
+                f"no space left in {path.parent.resolve()} for the dump of {conninfo.dbname!r}",
+                "Free some disk space there (or dump elsewhere) and run it again.",
+            )
         raise SnapshotError(
             f"pg_dump of {conninfo.dbname!r} failed: {_last_line(result.stderr)}",
             "Is the server running (`invoke db.status`)?",
         )
+    tmp.chmod(0o600)
     tmp.replace(path)
     return path.stat().st_size
 
 
-def load(settings: Settings, conninfo: ConnInfo, path: Path) -> tuple[list[str], str]:
+def load(settings: Settings, conninfo: ConnInfo, path: Path) -> list[str]:
     """Replace the database with the content of dump ``path`` (the old one becomes the undo).
 
-    Returns the disconnected clients and pg_restore's warnings (objects it could not restore,
-    say a role that does not exist here), empty when it restored everything.
-    """
+    The dump is restored into a temporary database first; only when pg_restore reports no error
+    at all is it swapped in (``swap``). Returns the disconnected clients."""
     if not path.is_file():
         raise SnapshotError(f"no dump file {path}", "Give the path of a file made by db.dump.")
-    with admin_connect(conninfo) as conn:
-        from devdb.copies.reset import server_major
+    from devdb.copies.reset import server_major
 
+    target = conninfo.dbname
+    with admin_connect(conninfo) as conn, server_watch(conn, target, "db.load") as phase:
         pg_restore = find_client(settings, "pg_restore", server_major(conn))
         _check_dump(pg_restore, path)
-        gone, _ = replace_database(conn, conninfo.dbname, "template0", conninfo.user)
-        if gone or database_exists(conn, UNDO_DB):  # keep the replaced database's privileges
-            copy_acl(conn, UNDO_DB, conninfo.dbname)
-        set_meta(conn, conninfo.dbname, {"kind": "loaded", "file": path.name, "created": now_iso()})
-    args = [pg_restore, "--no-owner", *_conn_args(conninfo), "-d", conninfo.dbname, str(path)]
-    result = subprocess.run(args, capture_output=True, text=True, check=False, env=_env(conninfo))
-    return gone, result.stderr.strip() if result.returncode != 0 else ""
+        meta = {"kind": "loaded", "file": path.name, "created": now_iso()}
+        with building(conn, names.temp_name(target, "load")) as new:
+            _create_empty(conn, new, conninfo.user)
+            _restore(pg_restore, conninfo.for_database(new), path, target)
+            faults.point("load.restored")
+            gone, swap = swap_in(conn, target, new, meta, phase)
+        drop_trash(conn, swap)
+    return gone
+
+
+def _create_empty(conn: Any, name: str, owner: str) -> None:
+    try:
+        create_database(conn, name, template="template0", owner=owner)
+    except DatabaseError as exc:
+        if exc.sqlstate == "53100":  # disk_full
+            raise disk_full(conn, None, "an empty database") from exc
+        raise
+
+
+def _restore(pg_restore: str, into: ConnInfo, path: Path, target: str) -> None:
+    """pg_restore ``path`` into ``into``; any error (a truncated file, an object that cannot be
+    restored, a full disk, the server going away) fails the load before anything is replaced."""
+    args = [pg_restore, "--no-owner", "--exit-on-error", *_conn_args(into), "-d", into.dbname]
+    result = subprocess.run(
+        [*args, str(path)], capture_output=True, text=True, check=False, env=_env(into)
+    )
+    if result.returncode == 0:
+        return
+    untouched = f"database {target!r} was not touched"
+    if _no_space(result.stderr):
+        raise SnapshotError(
+            f"no space left on the server's disk to load {path.name}; {untouched}",
+            "Free some disk space on the server's data directory and run it again.",
+        )
+    raise SnapshotError(
+        f"pg_restore could not load {path}: {_last_line(result.stderr)}; {untouched}",
+        "Is the file complete (compare its size with the original)? Make it again with "
+        "`invoke db.dump FILE`.",
+    )
+
+
+def _no_space(stderr: str) -> bool:
+    return "No space left on device" in stderr or "could not extend file" in stderr
 
 
 def _check_dump(pg_restore: str, path: Path) -> None:
@@ -167,7 +216,7 @@ def newer_undo_file(settings: Settings, conninfo: ConnInfo) -> Path | None:
     if not path.is_file():
         return None
     with admin_connect(conninfo) as conn:
-        created = get_meta(conn, UNDO_DB).get("created")
+        created = get_meta(conn, names.undo_name(conninfo.dbname)).get("created")
     if not created:
         return path
     mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")

@@ -4,15 +4,14 @@ A template database ``devdb_tpl_<12 hex>`` holds the migrated and seeded state; 
 of everything that determines its content (migration files, seed code, profile, scale, the server's
 major version, the owner and app roles). Reset clones it with ``CREATE DATABASE ... TEMPLATE``;
 when nothing changed, migrations and seeds never run. When the digest changes, the template is
-built once (in a scratch database, under an advisory lock so parallel callers build it once), then
-renamed into place, marked ``IS_TEMPLATE`` and closed to connections; older templates of the same
-project and profile are pruned.
+built once (in a temporary database, under an advisory lock so parallel callers build it once),
+then renamed into place in one transaction that also marks it ``IS_TEMPLATE`` and closes it to
+connections (``swap``); older templates of the same project and profile are pruned.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,18 +19,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from devdb.conninfo import ConnInfo
-from devdb.copies import spare
-from devdb.copies.dbops import (
-    admin_connect,
-    alter,
-    disconnect,
-    drop,
-    get_meta,
-    now_iso,
-    rename,
-    set_meta,
-)
+from devdb.copies import faults, names, spare
+from devdb.copies.dbops import admin_connect, disconnect, drop, get_meta, now_iso
 from devdb.copies.snapshots import replace_database
+from devdb.copies.swap import Swap, building, commit, drop_trash, server_watch
 from devdb.database import connect, database_exists
 from devdb.errors import ConnectionFailed
 from devdb.output import info
@@ -43,7 +34,6 @@ if TYPE_CHECKING:
     Conn = psycopg.Connection[Any]
 
 TPL_PREFIX = "devdb_tpl_"
-BUILD_PREFIX = "devdb_build_"
 FORMAT = "1"  # bump when the way templates are built changes
 
 
@@ -108,10 +98,9 @@ def ensure_template(
         if not rebuild and database_exists(conn, name):  # another process built it meanwhile
             return Template(name, digest)
         started = time.perf_counter()
-        build(settings, conn, conninfo, name, profile=profile, scale=scale)
-        seconds = time.perf_counter() - started
-        set_meta(conn, name, _template_meta(settings, digest, profile, scale, seconds))
-        return Template(name, digest, built=True, build_seconds=seconds)
+        meta = _template_meta(settings, digest, profile, scale)
+        build(settings, conn, conninfo, name, meta=meta, started=started)
+        return Template(name, digest, built=True, build_seconds=time.perf_counter() - started)
 
 
 @contextmanager
@@ -125,35 +114,41 @@ def advisory_lock(conn: Conn, key: str) -> Iterator[None]:
 
 
 def build(
-    settings: Settings, conn: Conn, conninfo: ConnInfo, name: str, *, profile: str, scale: float
+    settings: Settings,
+    conn: Conn,
+    conninfo: ConnInfo,
+    name: str,
+    *,
+    meta: dict[str, Any],
+    started: float,
 ) -> None:
-    """Migrate and seed a scratch database, then rename it to ``name`` and freeze it."""
+    """Migrate and seed a temporary database, then rename it to ``name`` and freeze it (one
+    transaction: a template is there complete, or not at all)."""
     from devdb.database import create_database
     from devdb.migrator import get_migrator
     from devdb.seeds import seed
 
-    scratch = f"{BUILD_PREFIX}{name.removeprefix(TPL_PREFIX)}_{os.getpid()}"
-    drop(conn, scratch)
-    create_database(conn, scratch, owner=conninfo.user)
-    try:
+    profile, scale = meta["profile"], meta["scale"]
+    with building(conn, names.temp_name(conninfo.dbname, "build")) as scratch:
+        create_database(conn, scratch, owner=conninfo.user)
         target = conninfo.for_database(scratch)
         info(f"building template {name} (profile {profile}, scale {scale:g}): migrate + seed")
         get_migrator(settings).migrate(target)
+        faults.point("build.migrated")
         seed(settings, target, profile=profile, scale=scale)
         with connect(target, autocommit=True) as work:
             work.execute("VACUUM (FREEZE, ANALYZE)")
         disconnect(conn, scratch)
-        drop(conn, name)
-        rename(conn, scratch, name)
-        alter(conn, name, "WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
-    except BaseException:
-        drop(conn, scratch)
-        raise
+        swap = Swap()
+        swap.retire(conn, name, conninfo.dbname)
+        swap.rename(scratch, name)
+        swap.alter(name, "WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
+        swap.describe(name, {**meta, "build_seconds": round(time.perf_counter() - started, 3)})
+        commit(conn, swap)
+    drop_trash(conn, swap)
 
 
-def _template_meta(
-    settings: Settings, digest: str, profile: str, scale: float, seconds: float
-) -> dict[str, Any]:
+def _template_meta(settings: Settings, digest: str, profile: str, scale: float) -> dict[str, Any]:
     return {
         "kind": "template",
         "project": settings.project,
@@ -161,7 +156,6 @@ def _template_meta(
         "scale": scale,
         "digest": digest,
         "created": now_iso(),
-        "build_seconds": round(seconds, 3),
     }
 
 
@@ -215,11 +209,17 @@ def reset(
     with connect_admin(conninfo) as conn:
         tpl = ensure_template(settings, conn, conninfo, profile=profile, scale=scale, rebuild=hard)
         existed = database_exists(conn, conninfo.dbname)
-        gone, used_spare = replace_database(
-            conn, conninfo.dbname, tpl.name, conninfo.user, use_spare=True
-        )
         meta = {"kind": "reset", "template": tpl.name, "digest": tpl.digest, "profile": profile}
-        set_meta(conn, conninfo.dbname, {**meta, "scale": scale, "created": now_iso()})
+        with server_watch(conn, conninfo.dbname, "db.reset") as phase:
+            gone, _, used_spare = replace_database(
+                conn,
+                conninfo.dbname,
+                tpl.name,
+                conninfo.user,
+                meta={**meta, "scale": scale, "created": now_iso()},
+                use_spare=True,
+                phase=phase,
+            )
         pruned = prune_templates(conn, settings, keep=tpl.name, profile=profile)
         if pruned or tpl.built:
             spare.prune(conn)

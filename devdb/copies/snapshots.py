@@ -1,17 +1,19 @@
 """Snapshots: template-style copies of the project database, on the same server.
 
-A snapshot ``NAME`` is the database ``devdb_snap_NAME``, copied with ``CREATE DATABASE ...
-TEMPLATE`` (``STRATEGY file_copy``: measured faster than ``wal_log`` here once a database holds
-more than a few MB, and equal below). Its metadata (kind, source database, created, source
-digest) is JSON in ``COMMENT ON DATABASE``, so it travels with the database and needs no table of
-its own; the size comes from ``pg_database_size``. Snapshots do not accept connections, so they
-stay exactly as saved.
+Snapshot ``NAME`` of database ``shop`` is ``devdb_snap_<8 hex of "shop">_NAME``, copied with
+``CREATE DATABASE ... TEMPLATE`` (``STRATEGY file_copy``: measured faster than ``wal_log`` here
+once a database holds more than a few MB, and equal below). Its metadata (kind, source database,
+created, source digest) is JSON in ``COMMENT ON DATABASE``, so it travels with the database and
+needs no table of its own; the size comes from ``pg_database_size``. Snapshots do not accept
+connections, so they stay exactly as saved. Names are per project database (``names``), so
+checkouts sharing a server never touch each other's.
 
-The automatic undo snapshot ``devdb_undo`` is kept before every destructive task. When a task
-replaces the database anyway (reset, restore, load), the old database is *renamed* to
-``devdb_undo`` instead of being dropped, so the undo costs nothing; ``save_undo`` (for tasks that
-change a database in place, like migrate down) copies it. ``restore_undo`` swaps the undo and the
-current database, so a second undo brings back what the first one replaced.
+The automatic undo ``devdb_undo_<8 hex>`` is kept before every destructive task. When a task
+replaces the database (reset, restore, load), the old database is *renamed* to the undo in the
+same transaction that renames the new copy into place (``swap``), so the undo costs nothing;
+``save_undo`` (for tasks that change a database in place, like migrate down) copies it.
+``restore_undo`` swaps the undo and the current database, so a second undo brings back what the
+first one replaced.
 """
 
 from __future__ import annotations
@@ -21,18 +23,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from devdb.conninfo import ConnInfo
+from devdb.copies import faults, names
 from devdb.copies.dbops import (
     admin_connect,
     alter,
     clone_database,
+    copy_acl,
     copy_database,
-    disconnect,
     drop,
     get_meta,
     now_iso,
-    rename,
     set_meta,
 )
+from devdb.copies.swap import Phase, Swap, building, commit, drop_trash, server_watch
 from devdb.database import database_exists
 from devdb.errors import SnapshotError
 from devdb.settings import Settings
@@ -42,9 +45,6 @@ if TYPE_CHECKING:
 
     Conn = psycopg.Connection[Any]
 
-SNAP_PREFIX = "devdb_snap_"
-UNDO_DB = "devdb_undo"
-_SWAP_DB = "devdb_undo_swap"
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9_]{0,39}")
 
 
@@ -69,43 +69,51 @@ class SnapshotInfo:
 
 
 def replace_database(
-    conn: Conn, target: str, source: str, owner: str, *, use_spare: bool = False
-) -> tuple[list[str], bool]:
-    """Make ``target`` a fresh copy of ``source``; the old ``target`` becomes ``devdb_undo``
-    (a rename: no copy). With ``use_spare``, a spare copy of ``source`` made ahead of time is
-    renamed into place when there is one (see devdb.spare). Returns the clients that were
-    disconnected from ``target``, and whether a spare was used."""
+    conn: Conn,
+    target: str,
+    source: str,
+    owner: str,
+    *,
+    meta: dict[str, Any],
+    use_spare: bool = False,
+    phase: Phase | None = None,
+) -> tuple[list[str], Swap, bool]:
+    """Make ``target`` a copy of ``source`` (the swap protocol); the old ``target`` becomes its
+    undo. With ``use_spare``, a copy of ``source`` made ahead of time is used when there is one
+    (see ``spare``). Returns the disconnected clients, the swap (its ``trash`` is for the caller
+    to retire) and whether a spare was used."""
     from devdb.copies import spare
 
-    gone: list[str] = []
-    if database_exists(conn, target):
-        gone = disconnect(conn, target)
-        previous = get_meta(conn, target)
-        try:
-            if use_spare:
-                spare.discard(conn, UNDO_DB)  # dropped by the background process
-            else:
-                drop(conn, UNDO_DB)
-            rename(conn, target, UNDO_DB)
-        except Exception:
-            alter(conn, target, "WITH ALLOW_CONNECTIONS true")  # left as it was
-            raise
-        set_meta(conn, UNDO_DB, _undo_meta(target, previous))
-    try:
-        used = use_spare and spare.take(conn, source, target)
+    with building(conn, names.temp_name(target, "new")) as new:
+        used = use_spare and spare.take(conn, source, new)
         if not used:
-            clone_database(conn, source, target, owner)
-    except Exception:
-        _put_back(conn, target)
-        raise
-    return gone, used
+            clone_database(conn, source, new, owner)
+        faults.point("copy.built")
+        gone, swap = swap_in(conn, target, new, meta, phase)
+    return gone, swap, used
 
 
-def _put_back(conn: Conn, target: str) -> None:
-    """After a failed copy: bring the renamed database back under its own name."""
-    if not database_exists(conn, target) and get_meta(conn, UNDO_DB).get("source") == target:
-        rename(conn, UNDO_DB, target)
-        alter(conn, target, "WITH ALLOW_CONNECTIONS true")
+def swap_in(
+    conn: Conn, target: str, new: str, meta: dict[str, Any], phase: Phase | None = None
+) -> tuple[list[str], Swap]:
+    """Rename the complete temporary ``new`` to ``target`` in one transaction; the old
+    ``target`` becomes the undo (the previous undo is retired). ``new`` gets ``target``'s
+    privileges and accepts connections before the swap."""
+    undo = names.undo_name(target)
+    exists = database_exists(conn, target)
+    acl_from = target if exists else undo if database_exists(conn, undo) else None
+    if acl_from:
+        copy_acl(conn, acl_from, new)
+    alter(conn, new, "WITH ALLOW_CONNECTIONS true")
+    set_meta(conn, new, meta)
+    swap = Swap(idle=[target] if exists else [])
+    if exists:
+        swap.retire(conn, undo, target)
+        swap.rename(target, undo)
+        swap.alter(undo, "WITH ALLOW_CONNECTIONS false")
+        swap.describe(undo, _undo_meta(target, get_meta(conn, target)))
+    swap.rename(new, target)
+    return commit(conn, swap, phase), swap
 
 
 def _undo_meta(source: str, previous: dict[str, Any]) -> dict[str, Any]:
@@ -120,42 +128,57 @@ def _undo_meta(source: str, previous: dict[str, Any]) -> dict[str, Any]:
 # -- snapshot commands --------------------------------------------------------------------
 
 
-def snapshot_database(name: str) -> str:
+def check_name(name: str) -> str:
     if not _NAME_RE.fullmatch(name):
         raise SnapshotError(
             f"bad snapshot name {name!r}",
             "Use 1-40 lowercase letters, digits and underscores, starting with a letter or digit.",
         )
-    return SNAP_PREFIX + name
+    return name
+
+
+def snapshot_database(dbname: str, name: str) -> str:
+    """The database that holds snapshot ``name`` of project database ``dbname``."""
+    return names.snapshot_prefix(dbname) + check_name(name)
 
 
 def save(conninfo: ConnInfo, name: str, *, replace: bool = False) -> tuple[SnapshotInfo, list[str]]:
-    """Copy the database of ``conninfo`` into snapshot ``name``."""
-    snap = snapshot_database(name)
+    """Copy the database of ``conninfo`` into snapshot ``name`` (built under a temporary name,
+    then renamed; with ``replace`` the old snapshot is retired only after that)."""
+    snap = snapshot_database(conninfo.dbname, name)
     with admin_connect(conninfo) as conn:
         _require_source(conn, conninfo.dbname)
-        if database_exists(conn, snap):
-            if not replace:
-                raise SnapshotError(
-                    f"snapshot {name!r} already exists",
-                    f"Pass --replace, or `invoke db.snapshot.delete {name}` first.",
-                )
-            drop(conn, snap)
+        if database_exists(conn, snap) and not replace:
+            raise SnapshotError(
+                f"snapshot {name!r} already exists",
+                f"Pass --replace, or `invoke db.snapshot.delete {name}` first.",
+            )
         gone = _save_copy(conn, conninfo, snap, kind="snapshot")
-        return _describe(conn, snap), gone
+        return _describe(conn, conninfo.dbname, snap), gone
 
 
 def _save_copy(conn: Conn, conninfo: ConnInfo, snap: str, *, kind: str) -> list[str]:
+    """Copy the project database to ``snap`` (replacing it, if it exists) by the protocol."""
     previous = get_meta(conn, conninfo.dbname)
-    gone = copy_database(conn, conninfo.dbname, snap, conninfo.user)
-    alter(conn, snap, "WITH ALLOW_CONNECTIONS false")
     meta = {
         "kind": kind,
         "source": conninfo.dbname,
         "created": now_iso(),
         "digest": previous.get("digest"),
     }
-    set_meta(conn, snap, meta)
+    with (
+        server_watch(conn, snap, f"saving {snap!r}") as phase,
+        building(conn, names.temp_name(conninfo.dbname, kind[:4])) as new,
+    ):
+        gone = copy_database(conn, conninfo.dbname, new, conninfo.user)
+        alter(conn, new, "WITH ALLOW_CONNECTIONS false")
+        set_meta(conn, new, meta)
+        faults.point("copy.built")
+        swap = Swap()
+        swap.retire(conn, snap, conninfo.dbname)
+        swap.rename(new, snap)
+        commit(conn, swap, phase)
+    drop_trash(conn, swap)
     return gone
 
 
@@ -175,23 +198,24 @@ def save_undo(settings: Settings, conninfo: ConnInfo) -> list[str]:
     with admin_connect(conninfo) as conn:
         if not database_exists(conn, conninfo.dbname):
             return []
-        drop(conn, UNDO_DB)
-        return _save_copy(conn, conninfo, UNDO_DB, kind="undo")
+        return _save_copy(conn, conninfo, names.undo_name(conninfo.dbname), kind="undo")
 
 
 def restore(conninfo: ConnInfo, name: str) -> list[str]:
     """Replace the database with a copy of snapshot ``name`` (the old one becomes the undo)."""
-    snap = snapshot_database(name)
+    from devdb.copies import spare
+
+    snap = snapshot_database(conninfo.dbname, name)
     with admin_connect(conninfo) as conn:
         if not database_exists(conn, snap):
             raise SnapshotError(
                 f"no snapshot {name!r}", "`invoke db.snapshot.list` shows the snapshots."
             )
-        gone, _ = replace_database(conn, conninfo.dbname, snap, conninfo.user, use_spare=True)
-        meta = get_meta(conn, snap)
-        set_meta(conn, conninfo.dbname, {"kind": "restored", "snapshot": name, **_keep(meta)})
-    from devdb.copies import spare
-
+        meta = {"kind": "restored", "snapshot": name, **_keep(get_meta(conn, snap))}
+        with server_watch(conn, conninfo.dbname, "db.snapshot.restore") as phase:
+            gone, _, _ = replace_database(
+                conn, conninfo.dbname, snap, conninfo.user, meta=meta, use_spare=True, phase=phase
+            )
     spare.refill_in_background(conninfo, snap)  # the next restore of it is a rename
     return gone
 
@@ -202,78 +226,94 @@ def _keep(meta: dict[str, Any]) -> dict[str, Any]:
 
 def has_undo(conninfo: ConnInfo) -> bool:
     with admin_connect(conninfo) as conn:
-        return database_exists(conn, UNDO_DB)
+        return database_exists(conn, names.undo_name(conninfo.dbname))
 
 
 def restore_undo(conninfo: ConnInfo) -> tuple[dict[str, Any], list[str]]:
-    """Swap ``devdb_undo`` and the database: the state from just before the last destructive
-    task comes back, and what it replaced becomes the undo (so undo twice is a no-op)."""
+    """Swap the undo and the database in one transaction: the state from just before the last
+    destructive task comes back, and what it replaced becomes the undo (undo twice: no-op)."""
     target = conninfo.dbname
+    undo = names.undo_name(target)
     with admin_connect(conninfo) as conn:
-        meta = get_meta(conn, UNDO_DB)
-        if not database_exists(conn, UNDO_DB):
+        if not database_exists(conn, undo):
             raise SnapshotError(
-                "there is no undo snapshot on this server",
+                f"there is no undo snapshot of database {target!r} on this server",
                 "devdb keeps one before reset, restore, load and migrate down.",
             )
-        if meta.get("source") not in (None, target):
-            raise SnapshotError(
-                f"the undo snapshot was taken from database {meta['source']!r}, not {target!r}",
-                f"Set DEVDB_DATABASE={meta['source']} to restore it there.",
-            )
-        gone: list[str] = []
-        exists = database_exists(conn, target)
-        if exists:
-            gone = disconnect(conn, target)
-            try:
-                drop(conn, _SWAP_DB)
-                rename(conn, target, _SWAP_DB)
-            except Exception:
-                alter(conn, target, "WITH ALLOW_CONNECTIONS true")  # left as it was
-                raise
-        rename(conn, UNDO_DB, target)
-        alter(conn, target, "WITH ALLOW_CONNECTIONS true")
-        set_meta(conn, target, {"kind": "undone", **_keep(meta)})
-        if exists:
-            previous = get_meta(conn, _SWAP_DB)
-            rename(conn, _SWAP_DB, UNDO_DB)
-            set_meta(conn, UNDO_DB, _undo_meta(target, previous))
+        meta = get_meta(conn, undo)
+        with server_watch(conn, target, "db.snapshot.restore --undo") as phase:
+            gone = commit(conn, _undo_swap(conn, target, undo, meta), phase)
         return meta, gone
 
 
+def _undo_swap(conn: Conn, target: str, undo: str, meta: dict[str, Any]) -> Swap:
+    swap = Swap(idle=[target])
+    if database_exists(conn, target):
+        hold = names.temp_name(target, "hold")  # exists only inside the transaction
+        swap.rename(target, hold)
+        swap.rename(undo, target)
+        swap.rename(hold, undo)
+        swap.alter(undo, "WITH ALLOW_CONNECTIONS false")
+        swap.describe(undo, _undo_meta(target, get_meta(conn, target)))
+    else:
+        swap.rename(undo, target)
+    swap.alter(target, "WITH ALLOW_CONNECTIONS true")
+    swap.describe(target, {"kind": "undone", **_keep(meta)})
+    return swap
+
+
+def recover_missing(conn: Conn, target: str) -> str | None:
+    """When ``target`` is missing, rename devdb's undo of it (or an older devdb's) back into
+    place; returns the name it had, or None when there is none."""
+    for undo in (names.undo_name(target), "devdb_undo"):
+        meta = get_meta(conn, undo)
+        if database_exists(conn, undo) and meta.get("source") == target:
+            commit(conn, _undo_swap(conn, target, undo, meta))
+            return undo
+    return None
+
+
 def delete(conninfo: ConnInfo, name: str) -> None:
-    snap = snapshot_database(name)
+    from devdb.copies import spare
+
+    snap = snapshot_database(conninfo.dbname, name)
     with admin_connect(conninfo) as conn:
         if not database_exists(conn, snap):
             raise SnapshotError(
                 f"no snapshot {name!r}", "`invoke db.snapshot.list` shows the snapshots."
             )
         drop(conn, snap)
-        from devdb.copies import spare
-
         spare.prune(conn)
 
 
 def list_snapshots(conninfo: ConnInfo) -> list[SnapshotInfo]:
-    """Named snapshots and the undo snapshot, oldest first."""
+    """This project's snapshots and undo, oldest first, then what a crash or an older devdb
+    left behind (kind ``leftover``; drop them with ``DROP DATABASE`` once you are sure)."""
+    dbname = conninfo.dbname
     with admin_connect(conninfo) as conn:
         rows = conn.execute(
             "SELECT datname FROM pg_database WHERE datname = %s OR starts_with(datname, %s)",
-            (UNDO_DB, SNAP_PREFIX),
+            (names.undo_name(dbname), names.snapshot_prefix(dbname)),
         ).fetchall()
-        found = [_describe(conn, str(r[0])) for r in rows]
-    return sorted(found, key=lambda s: (s.created or "", s.name))
+        found = [_describe(conn, dbname, str(r[0])) for r in rows]
+        left = [_describe(conn, dbname, n) for n in names.leftovers(conn)]
+    return sorted(found, key=lambda s: (s.created or "", s.name)) + left
 
 
-def _describe(conn: Conn, dbname: str) -> SnapshotInfo:
+def _describe(conn: Conn, dbname: str, database: str) -> SnapshotInfo:
     row = conn.execute(
-        "SELECT pg_database_size(oid) FROM pg_database WHERE datname = %s", (dbname,)
+        "SELECT pg_database_size(oid) FROM pg_database WHERE datname = %s", (database,)
     ).fetchone()
-    meta = get_meta(conn, dbname)
-    name = dbname.removeprefix(SNAP_PREFIX) if dbname != UNDO_DB else "(undo)"
+    meta = get_meta(conn, database)
+    if database == names.undo_name(dbname):
+        name = "(undo)"
+    elif database.startswith(names.snapshot_prefix(dbname)):
+        name = database.removeprefix(names.snapshot_prefix(dbname))
+    else:
+        name = f"(leftover) {database}"
     return SnapshotInfo(
         name=name,
-        database=dbname,
+        database=database,
         size_bytes=int(row[0]) if row else 0,
         created=meta.get("created"),
         source=meta.get("source"),

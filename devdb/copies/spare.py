@@ -8,8 +8,10 @@ again under the same name (a new database, a new OID) never hands out stale cont
 closed to connections, so they cannot change under a spare. The cost is disk: one more copy of
 each source used for a reset or restore; spares of sources that no longer exist are pruned.
 
-The old undo snapshot a reset or restore replaces is renamed to ``devdb_trash_<hex>`` and dropped
-by the same background process, so a reset never waits for a big database's files to be deleted.
+The old undo a reset or restore replaces is renamed to a ``trash`` temporary (see ``names``) and
+dropped by the same background process, so a reset never waits for a big database's files to be
+deleted. A spare is built under a temporary name too, so a killed background process leaves
+nothing that the next command's sweep does not collect.
 The background process gets the connection info on its stdin (never in argv or the environment).
 """
 
@@ -17,13 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import subprocess
 import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
 from devdb.conninfo import ConnInfo
+from devdb.copies import names
 from devdb.copies.dbops import (
     admin_connect,
     alter,
@@ -33,7 +35,9 @@ from devdb.copies.dbops import (
     rename,
     set_meta,
 )
+from devdb.copies.swap import Swap, building, commit
 from devdb.database import database_exists
+from devdb.errors import DatabaseError
 
 if TYPE_CHECKING:
     import psycopg
@@ -41,7 +45,6 @@ if TYPE_CHECKING:
     Conn = psycopg.Connection[Any]
 
 SPARE_PREFIX = "devdb_spare_"
-TRASH_PREFIX = "devdb_trash_"
 APPLICATION = "devdb-spare"
 
 
@@ -65,24 +68,22 @@ def take(conn: Conn, source: str, target: str) -> bool:
     if get_meta(conn, spare).get("source_oid") != _oid(conn, source):
         drop(conn, spare)  # the source was rebuilt or saved again since
         return False
-    rename(conn, spare, target)
+    try:
+        rename(conn, spare, target)
+    except DatabaseError:
+        return False  # another command took it first
     alter(conn, target, "WITH ALLOW_CONNECTIONS true")
     return True
 
 
-def discard(conn: Conn, name: str) -> None:
-    """Rename ``name`` out of the way; the background process drops it (off the clock)."""
-    if database_exists(conn, name):
-        rename(conn, name, TRASH_PREFIX + secrets.token_hex(6))
-
-
 def drop_trash(conn: Conn) -> list[str]:
-    rows = conn.execute(
-        "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (TRASH_PREFIX,)
-    ).fetchall()
-    for (name,) in rows:
-        drop(conn, str(name))
-    return [str(r[0]) for r in rows]
+    """Drop every ``trash`` temporary (whoever made it: it only waits to be dropped)."""
+    dropped = []
+    for temp in names.temporaries(conn):
+        if temp.kind == names.TRASH:
+            drop(conn, temp.name)
+            dropped.append(temp.name)
+    return dropped
 
 
 def refill_in_background(conninfo: ConnInfo, source: str) -> None:
@@ -118,13 +119,15 @@ def make(conn: Conn, source: str, owner: str) -> bool:
             database_exists(conn, spare) and get_meta(conn, spare).get("source_oid") == oid
         ):
             return False
-        building = spare + "_new"
-        drop(conn, building)
-        drop(conn, spare)
-        clone_database(conn, source, building, owner)
-        alter(conn, building, "WITH ALLOW_CONNECTIONS false")
-        set_meta(conn, building, {"kind": "spare", "source": source, "source_oid": oid})
-        rename(conn, building, spare)
+        with building(conn, names.temp_name(source, "spare")) as new:
+            clone_database(conn, source, new, owner)
+            alter(conn, new, "WITH ALLOW_CONNECTIONS false")
+            set_meta(conn, new, {"kind": "spare", "source": source, "source_oid": oid})
+            swap = Swap()
+            swap.retire(conn, spare, source)
+            swap.rename(new, spare)
+            commit(conn, swap)
+        drop_trash(conn)
         return True
     finally:
         conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (spare,))

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -189,17 +188,11 @@ def objects(text: str) -> dict[str, str]:
 
 @contextmanager
 def scratch_database(conninfo: ConnInfo, purpose: str = "scratch") -> Iterator[ConnInfo]:
-    """A fresh empty database on the same server, dropped afterwards."""
-    from devdb.database import ADMIN_DB, connect, create_database, drop_database
+    """A fresh empty database on the same server, dropped afterwards (see devdb.copies)."""
+    from devdb.copies.scratch import scratch_database as scratch
 
-    name = f"devdb_{purpose}_{uuid.uuid4().hex[:10]}"
-    with connect(conninfo.for_database(ADMIN_DB), autocommit=True) as admin:
-        create_database(admin, name)
-    try:
-        yield conninfo.for_database(name)
-    finally:
-        with connect(conninfo.for_database(ADMIN_DB), autocommit=True) as admin:
-            drop_database(admin, name)
+    with scratch(conninfo, purpose) as info:
+        yield info
 
 
 def schema_from_migrations(settings: Settings, conninfo: ConnInfo) -> str:

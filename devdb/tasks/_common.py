@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
@@ -14,20 +16,23 @@ from typing import Any, TypeVar
 from invoke.context import Context
 from invoke.exceptions import Exit
 
-from devdb.errors import DevdbError
+from devdb.errors import DevdbError, ServerGone
 
 F = TypeVar("F", bound=Callable[..., Any])
 _CONTEXT: ContextVar[Context | None] = ContextVar("devdb_invoke_context", default=None)
 
 
 def exits(func: F) -> F:
-    """Turn an expected ``DevdbError`` into one ``Error: ...`` line and exit code 1, Ctrl-C
-    into exit code 130; under invoke's ``--dry`` print what would run and run nothing."""
+    """Turn an expected ``DevdbError`` into one ``Error: ...`` line and exit code 1; Ctrl-C and
+    SIGTERM into "Interrupted." and exit code 130 (devdb's own cleanup runs first: databases are
+    replaced by a swap that either committed or did not, see devdb.copies); under invoke's
+    ``--dry`` print what would run and run nothing."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         context = args[0] if args and isinstance(args[0], Context) else None
         token = _CONTEXT.set(context)
+        previous = _term_interrupts()
         try:
             if context is not None and _is_dry(context):
                 return _dry_run(func, args[1:], kwargs)
@@ -37,8 +42,16 @@ def exits(func: F) -> F:
             raise Exit(code=1) from None
         except KeyboardInterrupt:
             raise Exit("Interrupted.", code=130) from None
+        except Exception as exc:
+            lost = _connection_lost(exc)
+            if lost is None:
+                raise
+            print(lost.render(), file=sys.stderr, flush=True)
+            raise Exit(code=1) from None
         finally:
             _CONTEXT.reset(token)
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper  # type: ignore[return-value]
 
@@ -58,6 +71,30 @@ def _dry_run(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, 
     flags = " ".join(f"--{k.replace('_', '-')}={v!r}" for k, v in given.items())
     print(f"--dry: would run: {what}{' (' + flags + ')' if flags else ''}")
     print("--dry: nothing was run and nothing changed", file=sys.stderr)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _term_interrupts() -> Any:
+    """SIGTERM (a CI runner's cancel, ``kill``) interrupts like Ctrl-C; returns the old handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _connection_lost(exc: Exception) -> DevdbError | None:
+    """The server went away in the middle of a command that has no finer message for it."""
+    import psycopg
+
+    if not isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
+        return None
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return ServerGone(
+        f"lost the connection to the server: {text}; what committed before is kept, the "
+        "statement in progress was rolled back"
+    )
 
 
 def settings_for(**flags: Any) -> Any:

@@ -91,22 +91,19 @@ def restore(
     from devdb.copies import pgdump, snapshots
     from devdb.errors import SnapshotError
     from devdb.guard import confirm_drop
-    from devdb.output import info, warn
+    from devdb.output import info
 
     if not undo and not name:
         raise SnapshotError("give a snapshot NAME or --undo", "`invoke db.snapshot.list`.")
     if name:
-        snapshots.snapshot_database(name)  # a bad name fails before any question
+        snapshots.check_name(name)  # a bad name fails before any question
     settings, conninfo = _target(force, "restore a snapshot")
     undo_file = pgdump.newer_undo_file(settings, conninfo) if undo else None
     what = "the undo snapshot" if undo else f"snapshot {name!r}"
     what = f"the undo dump {undo_file} (kept by db.destroy)" if undo_file else what
     confirm_drop(conninfo.dbname, action="db.snapshot.restore", yes=yes, detail=f" by {what}")
     if undo_file:
-        gone, warnings = pgdump.load(settings, conninfo, undo_file)
-        _clients(gone, conninfo.dbname)
-        if warnings:
-            warn("pg_restore could not restore everything:\n" + warnings[-2000:])
+        _clients(pgdump.load(settings, conninfo, undo_file), conninfo.dbname)
         undo_file.unlink()
         info(f"restored {conninfo.dbname!r} from the dump kept by db.destroy")
         return
@@ -152,7 +149,7 @@ def delete(c: Context, name: str, yes: bool = False) -> None:
     from devdb.output import confirm, info
 
     conninfo = project_conninfo(settings_for())
-    dbname = snapshots.snapshot_database(name)
+    dbname = snapshots.snapshot_database(conninfo.dbname, name)
     if not confirm(f"Drop snapshot database {dbname!r}?", yes=yes):
         raise GuardError(f"snapshot {name!r} not deleted: no confirmation", "Pass --yes.")
     snapshots.delete(conninfo, name)
@@ -183,14 +180,11 @@ def load(c: Context, file: str, yes: bool = False, force: bool = False) -> None:
 
     from devdb.copies import pgdump
     from devdb.guard import confirm_drop
-    from devdb.output import info, warn
+    from devdb.output import info
 
     settings, conninfo = _target(force, "load a dump")
     confirm_drop(conninfo.dbname, action="db.load", yes=yes, detail=f" by the content of {file}")
-    gone, warnings = pgdump.load(settings, conninfo, Path(file))
-    _clients(gone, conninfo.dbname)
-    if warnings:
-        warn("pg_restore could not restore everything:\n" + warnings[-2000:])
+    _clients(pgdump.load(settings, conninfo, Path(file)), conninfo.dbname)
     info(f"loaded {file} into {conninfo.dbname!r}; undo: db.snapshot.restore --undo")
 
 

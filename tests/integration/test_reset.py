@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 
 from devdb.conninfo import ConnInfo
-from devdb.copies import dbops, reset, snapshots, spare
+from devdb.copies import dbops, names, reset, snapshots, spare
 from devdb.database import connect, database_exists
 from devdb.settings import Settings
 from tests.integration.dbdigest import content_digest
@@ -28,8 +28,9 @@ def project(project_on_server: Settings) -> Iterator[Settings]:
     with dbops.admin_connect(conninfo) as conn:
         rows = conn.execute(
             "SELECT datname FROM pg_database WHERE starts_with(datname, 'devdb_tpl_') "
-            "OR starts_with(datname, 'devdb_spare_') OR starts_with(datname, 'devdb_trash_') "
-            "OR datname = 'devdb_undo'"
+            "OR starts_with(datname, 'devdb_spare_') OR starts_with(datname, 'devdb_tmp_') "
+            "OR datname = %s",
+            (names.undo_name(conninfo.dbname),),
         ).fetchall()
         for (name,) in rows:
             dbops.drop(conn, name)

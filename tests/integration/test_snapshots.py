@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from devdb.conninfo import ConnInfo
-from devdb.copies import dbops, pgdump, snapshots
+from devdb.copies import dbops, names, pgdump, snapshots
 from devdb.database import connect
 from devdb.errors import SnapshotError
 from devdb.settings import Settings
@@ -27,8 +27,8 @@ def db(scratch_db: ConnInfo) -> Iterator[ConnInfo]:
     yield scratch_db
     with dbops.admin_connect(scratch_db) as conn:
         for name in ("rt", "other", "cli"):
-            dbops.drop(conn, snapshots.SNAP_PREFIX + name)
-        dbops.drop(conn, snapshots.UNDO_DB)
+            dbops.drop(conn, snapshots.snapshot_database(scratch_db.dbname, name))
+        dbops.drop(conn, names.undo_name(scratch_db.dbname))
 
 
 def _change(info: ConnInfo) -> None:
@@ -42,7 +42,7 @@ def _change(info: ConnInfo) -> None:
 def test_snapshot_round_trip(db: ConnInfo) -> None:
     before = content_digest(db)
     snap, _ = snapshots.save(db, "rt")
-    assert snap.database == "devdb_snap_rt"
+    assert snap.database == names.snapshot_prefix(db.dbname) + "rt"
     assert snap.source == db.dbname
     assert snap.size_bytes > 0
     _change(db)
@@ -103,10 +103,18 @@ def test_snapshot_errors_say_what_to_do(db: ConnInfo) -> None:
     snapshots.save(db, "rt", replace=True)
 
 
-def test_undo_from_another_database_is_refused(db: ConnInfo, server_conninfo: ConnInfo) -> None:
+def test_undo_and_snapshots_are_per_project_database(
+    db: ConnInfo, server_conninfo: ConnInfo
+) -> None:
+    """Two projects on one server: neither sees, nor replaces, the other's undo or snapshots."""
+    other = server_conninfo.for_database("some_other_db")
     snapshots.save_undo(Settings(root=Path(), project="p"), db)
-    with pytest.raises(SnapshotError, match="taken from database"):
-        snapshots.restore_undo(server_conninfo.for_database("some_other_db"))
+    snapshots.save(db, "rt")
+    with pytest.raises(SnapshotError, match="no undo snapshot of database 'some_other_db'"):
+        snapshots.restore_undo(other)
+    with pytest.raises(SnapshotError, match="no snapshot 'rt'"):
+        snapshots.restore(other, "rt")
+    assert [s.name for s in snapshots.list_snapshots(other) if "leftover" not in s.name] == []
 
 
 def test_dump_and_load_round_trip(
@@ -178,7 +186,7 @@ def test_destroy_undo_dump_comes_back_with_restore_undo(project_on_server: Setti
     path = pgdump.save_undo_file(settings, info)
     assert path == settings.state_dir / pgdump.UNDO_FILE
     with dbops.admin_connect(info) as conn:  # what destroy + up leave: an empty database
-        dbops.drop(conn, snapshots.UNDO_DB)
+        dbops.drop(conn, names.undo_name(info.dbname))
         dbops.drop(conn, info.dbname)
     server.ensure_database(info)
     assert pgdump.newer_undo_file(settings, info) == path
@@ -197,7 +205,7 @@ def test_destroy_undo_dump_comes_back_with_restore_undo(project_on_server: Setti
     assert content_digest(info) == before
     assert not path.exists()
     with dbops.admin_connect(info) as conn:
-        dbops.drop(conn, snapshots.UNDO_DB)
+        dbops.drop(conn, names.undo_name(info.dbname))
 
 
 def test_restore_after_saving_again_under_the_same_name_gets_the_new_content(
@@ -207,12 +215,13 @@ def test_restore_after_saving_again_under_the_same_name_gets_the_new_content(
     from tests.integration.test_reset import wait_for_spare
 
     snapshots.save(db, "rt")
-    snapshots.restore(db, "rt")  # starts making a spare of devdb_snap_rt in the background
-    wait_for_spare(db, "devdb_snap_rt")
+    snap = snapshots.snapshot_database(db.dbname, "rt")
+    snapshots.restore(db, "rt")  # starts making a spare of the snapshot in the background
+    wait_for_spare(db, snap)
     _change(db)
     changed = content_digest(db)
     snapshots.save(db, "rt", replace=True)
     snapshots.restore(db, "rt")
     assert content_digest(db) == changed
     with dbops.admin_connect(db) as conn:
-        dbops.drop(conn, spare.spare_name("devdb_snap_rt"))
+        dbops.drop(conn, spare.spare_name(snap))

@@ -1,0 +1,140 @@
+"""Helpers of the fault harness: a tiny project, its states, and the invariants checked after a
+crash (used by test_faults.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from devdb.conninfo import ConnInfo
+from devdb.copies import dbops, names
+from devdb.database import connect, create_database
+from devdb.settings import Settings
+from tests.conftest import make_project
+from tests.integration.dbdigest import content_digest
+
+MIGRATIONS = {
+    "20250101000000_create_items.sql": """-- +migrate Up
+CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);
+INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 200) g;
+CREATE INDEX items_name ON items (name);
+
+-- +migrate Down
+DROP TABLE items;
+""",
+    "20250101000100_create_notes.sql": """-- +migrate Up
+CREATE TABLE notes (id int PRIMARY KEY, body text);
+INSERT INTO notes SELECT g, repeat('n', g) FROM generate_series(1, 50) g;
+
+-- +migrate Down
+DROP TABLE notes;
+""",
+}
+
+
+def tiny_project(root: Path, server: ConnInfo, dbname: str) -> Settings:
+    """A project with two small migrations and no seeds, on ``dbname`` of ``server``."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "migrations").mkdir(exist_ok=True)
+    for name, text in MIGRATIONS.items():
+        (root / "migrations" / name).write_text(text)
+    info = server.for_database(dbname)
+    with dbops.admin_connect(server) as conn:
+        dbops.drop(conn, dbname)
+        create_database(conn, dbname, owner=server.user)
+    return make_project(
+        root, backend="external", database_url=info.url(show_password=True), database=dbname
+    )
+
+
+def change(info: ConnInfo, label: str) -> None:
+    """Put the project database in a state named ``label`` (distinct content per label)."""
+    with connect(info, autocommit=True) as conn:
+        conn.execute("DELETE FROM items WHERE id > 100")
+        conn.execute("UPDATE items SET name = %s WHERE id <= 10", (label,))
+
+
+def digest_of(admin: ConnInfo, database: str) -> str:
+    """The content digest of any database, even one closed to connections (via a copy)."""
+    check = f"chk_{uuid.uuid4().hex[:10]}"
+    with dbops.admin_connect(admin) as conn:
+        create_database(conn, check, template=database)
+    try:
+        return content_digest(admin.for_database(check))
+    finally:
+        with dbops.admin_connect(admin) as conn:
+            dbops.drop(conn, check)
+
+
+@dataclass(frozen=True)
+class Privileges:
+    allow: bool
+    acl: str
+
+
+def privileges(admin: ConnInfo, database: str) -> Privileges | None:
+    with connect(admin, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT datallowconn, (SELECT string_agg(a::text, ',' ORDER BY a::text) "
+            "FROM unnest(coalesce(datacl, acldefault('d', datdba))) a) "
+            "FROM pg_database WHERE datname = %s",
+            (database,),
+        ).fetchone()
+    return Privileges(bool(row[0]), str(row[1])) if row else None
+
+
+def temporaries(admin: ConnInfo) -> list[str]:
+    with connect(admin, autocommit=True) as conn:
+        rows = conn.execute("SELECT datname FROM pg_database ORDER BY 1").fetchall()
+    found = [str(r[0]) for r in rows]
+    return [n for n in found if n.startswith(names.TMP_PREFIX) or n in names.leftovers_of(found)]
+
+
+def wait_background(admin: ConnInfo, timeout: float = 60) -> None:
+    """Wait until no background spare process works on the server."""
+    deadline = time.monotonic() + timeout
+    with connect(admin, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'devdb-spare'"
+            ).fetchone()
+            if row and row[0] == 0:
+                return
+            time.sleep(0.05)
+
+
+def invoke(
+    settings: Settings, *args: str, fault: str | None = None, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
+    env.update(
+        DEVDB_BACKEND="external",
+        DATABASE_URL=settings.database_url or "",
+        DEVDB_DATABASE=settings.database,
+        NO_COLOR="1",
+    )
+    if fault:
+        env["DEVDB_FAULT"] = fault
+    env.update(extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=settings.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def listed(settings: Settings) -> list[dict[str, object]]:
+    proc = invoke(settings, "db.snapshot.list", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data: list[dict[str, object]] = json.loads(proc.stdout)
+    return data
