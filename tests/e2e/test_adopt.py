@@ -121,7 +121,7 @@ def shell(tmp_path: Path, fresh_venv: Path) -> Iterator[Shell]:
     project = tmp_path / "shop"
     if (project / ".devdb" / "native").exists():  # a failed test leaves no server running
         subprocess.run(
-            ["invoke", "db.destroy", "--yes"],
+            ["devdb", "destroy", "--yes", "--no-undo"],  # with or without a tasks.py
             cwd=project,
             env=sh.env,
             capture_output=True,
@@ -221,3 +221,28 @@ def test_ci_examples_use_only_commands_the_walkthrough_runs() -> None:
         assert commands, f"{example.name} runs no invoke command"
         unknown = [c for c in commands if c not in walkthrough and c != "invoke --list"]
         assert not unknown, f"{example.name} runs commands the walkthrough does not: {unknown}"
+
+
+def test_the_walkthrough_with_the_devdb_command_and_no_tasks_py(
+    shell: Shell, tmp_path: Path
+) -> None:
+    """The same walkthrough for a team that does not use invoke: `invoke db.X` is `devdb X`."""
+    shell("devdb init shop")
+    shell.cwd = tmp_path / "shop"
+    (shell.cwd / "tasks.py").unlink()
+    for command in readme_walkthrough():
+        if command.startswith(("pip ", "devdb init")):
+            continue
+        assert command.startswith("invoke db."), command
+        result = shell("devdb " + command.removeprefix("invoke db."))
+        if command.startswith("invoke db.migrate.new"):
+            made = Path(result.stdout.strip().splitlines()[-1])
+            (made if made.is_absolute() else shell.cwd / made).write_text(ORDERS_MIGRATION)
+        if command == "invoke db.setup":
+            owner = parse_url(shell("devdb url").stdout.strip())
+            assert count(owner, "catalog.products") == 5
+        if command == "invoke db.migrate":
+            assert count(owner, "catalog.orders") == 0
+        if command == "invoke db.url --role app":
+            assert parse_url(result.stdout.strip()).user == "shop_app"
+    assert not (shell.cwd / ".devdb" / "native").exists()  # the walkthrough ends with destroy
