@@ -28,7 +28,18 @@ def markdown(doc: dict[str, Any], check: CheckReport | None = None, *, top: int 
     ]
     if check is not None:
         lines += _check_section(check)
-    lines += [
+    captured = any(q.get("stats") for q in doc["queries"])
+    lines += _captured_table(doc) if captured else _table(doc)
+    lines.append("")
+    lines.append("Timings are reported, never gated on: they vary between machines.")
+    lines += _slowest(doc, top)
+    for q in doc["queries"]:
+        lines += _query_findings(q)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _table(doc: dict[str, Any]) -> list[str]:
+    lines = [
         "| query | execution ms | planning ms | shared buffers | temp blocks | findings |",
         "|---|---:|---:|---:|---:|---|",
     ]
@@ -41,12 +52,24 @@ def markdown(doc: dict[str, Any], check: CheckReport | None = None, *, top: int 
             f"| `{q['name']}` | {q['execution_ms']:.2f} | {q['planning_ms']:.2f} | "
             f"{q['shared_buffers']:,} | {q['temp_blocks']:,} | {counts} |"
         )
-    lines.append("")
-    lines.append("Timings are reported, never gated on: they vary between machines.")
-    lines += _slowest(doc, top)
+    return lines
+
+
+def _captured_table(doc: dict[str, Any]) -> list[str]:
+    """Captured statements (slowest first by total time): pg_stat_statements' totals."""
+    lines = [
+        "| statement | calls | total ms | mean ms | shared buffers (slowest run) | findings |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
     for q in doc["queries"]:
-        lines += _query_findings(q)
-    return "\n".join(lines).rstrip() + "\n"
+        st = q["stats"]
+        text = " ".join(q["sql"].split())[:80]
+        lines.append(
+            f"| `{q['name']}` `{_cell(text)}` | {st['calls']:,} | {st['total_ms']:,.2f} | "
+            f"{st['total_ms'] / max(st['calls'], 1):,.3f} | {q['shared_buffers']:,} | "
+            f"{_finding_counts(q['findings'])} |"
+        )
+    return lines
 
 
 def _finding_counts(findings: list[dict[str, Any]]) -> str:
@@ -97,5 +120,5 @@ def _check_section(check: CheckReport) -> list[str]:
         if c.shape_diff:
             lines += ["", "```diff", *c.shape_diff, "```", ""]
     if check.ok and not check.notes and not any(c.notes for c in check.checks):
-        lines.append(f"All {len(check.checks)} queries keep their plan shape and buffer budget.")
+        lines.append(f"All {len(check.checks)} queries keep their plan shape and budgets.")
     return [*lines, ""]
