@@ -40,7 +40,8 @@ def check_cluster(data: Path, binaries_version: str, binaries: str) -> None:
     raise BackendError(
         f"the native cluster in {data} is PostgreSQL {have}, but the binaries in use "
         f"({binaries}) are PostgreSQL {want}: PostgreSQL cannot open another major's data",
-        upgrade_hint(have, want, keep=f"DEVDB_PG_BIN at PostgreSQL {have}'s bin folder"),
+        f"To keep PostgreSQL {have}, point DEVDB_PG_BIN at its bin folder. To move the data "
+        f"to {want}: `invoke db.upgrade` (it keeps the old cluster until `--drop-old`).",
     )
 
 

@@ -34,6 +34,7 @@ def build_namespace() -> Collection:
         server.destroy,
         server.setup,
         server.drop_kept,
+        server.upgrade,
         init.init_,
         reset_tasks.reset,
         snapshot_tasks.dump,

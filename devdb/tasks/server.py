@@ -160,6 +160,39 @@ def drop_kept(c: Context, yes: bool = False) -> None:
     info(f"dropped {len(kept)} kept test database(s)")
 
 
+@task(
+    help={
+        "from_bin": "bin folder of the old major's server (default: the system's, Debian's)",
+        "drop_old": "delete the old clusters and dumps earlier upgrades kept",
+        "yes": "do not ask for confirmation (with --drop-old)",
+    }
+)
+@exits
+def upgrade(
+    c: Context, from_bin: str | None = None, drop_old: bool = False, yes: bool = False
+) -> None:
+    """Move the native cluster to the binaries' PostgreSQL major (the old one is kept)."""
+    from pathlib import Path
+
+    from devdb.backends import upgrade as upgrading
+    from devdb.errors import GuardError
+    from devdb.output import confirm, info, no_answer
+
+    settings = settings_for(backend="native")
+    if drop_old:
+        if not confirm("Delete the clusters and dumps earlier upgrades kept?", yes=yes):
+            raise GuardError(f"nothing deleted ({no_answer()})", "Pass --yes to skip the question.")
+        for path in upgrading.drop_old(settings):
+            info(f"deleted {path}")
+        return
+    done = upgrading.upgrade(settings, from_bin=Path(from_bin) if from_bin else None)
+    info(
+        f"upgraded {settings.database!r} from PostgreSQL {done.old_major} to {done.new_major}; "
+        f"the old cluster is kept in {done.kept} and the dump in {done.dump} (other databases, "
+        "snapshots included, stay only there): `invoke db.upgrade --drop-old` deletes them"
+    )
+
+
 @task(help={"backend": BACKEND_HELP})
 @exits
 def setup(c: Context, backend: str | None = None) -> None:

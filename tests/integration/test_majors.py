@@ -31,10 +31,38 @@ def test_a_cluster_of_another_major_is_named_with_the_way_out(tmp_path: Path) ->
         text = err.value.render()
         assert f"is PostgreSQL {old_major}, but the binaries in use" in text
         assert "PostgreSQL 18" in text
-        assert "db.dump" in err.value.hint and "db.load" in err.value.hint
+        assert "db.upgrade" in err.value.hint
         assert backend.data.joinpath("PG_VERSION").read_text().strip() == old_major  # untouched
     finally:
         backend.remove()
+
+
+def test_db_upgrade_moves_the_data_and_keeps_the_old_cluster(tmp_path: Path) -> None:
+    from devdb.backends.upgrade import drop_old, upgrade
+    from devdb.database import connect
+
+    old = system_bindir()
+    if old is None:
+        pytest.fail("needs the system's PostgreSQL server")
+    settings = make_project(tmp_path / "p", pg_bin=old)
+    conninfo = server.up(settings).conninfo
+    with connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('from the old major')")
+    backend = NativeBackend(settings)
+    backend.stop()
+    new_settings = replace(settings, pg_bin=None)
+    try:
+        with pytest.raises(BackendError):  # the binaries of the old major are not there
+            upgrade(new_settings, from_bin=tmp_path)
+        assert (backend.data / "PG_VERSION").read_text().strip() != "18"  # untouched
+        done = upgrade(new_settings)
+        assert (done.new_major, (backend.data / "PG_VERSION").read_text().strip()) == (18, "18")
+        assert (done.kept / "PG_VERSION").read_text().strip() == str(done.old_major)
+        with connect(server.owner_conninfo(new_settings), autocommit=True) as conn:
+            assert conn.execute("SELECT v FROM kept").fetchone() == ("from the old major",)
+        assert done.kept in drop_old(new_settings) and not done.kept.exists()
+    finally:
+        NativeBackend(new_settings).remove()
 
 
 def test_the_docker_log_of_another_major_is_recognised() -> None:
