@@ -22,6 +22,7 @@ from devdb.errors import ExplainError
 from devdb.explain.plan import Plan, parse_plan
 from devdb.explain.queries import (
     NamedQuery,
+    check_one_statement,
     is_query_param,
     literal_param,
     load_queries,
@@ -152,6 +153,7 @@ def explain_query(
             for name, value in env.items():
                 conn.execute("SELECT set_config(%s, %s, true)", (name, value))
             result.sql = render_sql(query, resolve_params(conn, query))
+            check_one_statement(f"{query.path.name} with its params", result.sql)
             started = time.perf_counter()
             row = conn.execute(f"EXPLAIN ({EXPLAIN_OPTIONS}) {result.sql}").fetchone()
             result.wall_ms = (time.perf_counter() - started) * 1000
