@@ -49,9 +49,19 @@ def build_namespace() -> Collection:
     db.add_collection(explain_tasks.ns)
     db.add_collection(seed_tasks.ns)
     _keep_h_for_help(db)
+    db.configure(_config_defaults())
     root = Collection()
     root.add_collection(db)
+    root.configure(_config_defaults())
     return root
+
+
+def _config_defaults() -> dict[str, Any]:
+    """An empty ``devdb:`` section naming every setting, so invoke's own environment variables
+    (``INVOKE_DEVDB_BACKEND=native``) fill it like ``invoke.yaml`` does."""
+    from devdb.settings import VARIABLES
+
+    return {"devdb": dict.fromkeys((v.attr for v in VARIABLES if v.attr != "root"), None)}
 
 
 class _HelpSafe(Task[Any]):

@@ -77,6 +77,9 @@ def test_invoke_yaml_devdb_section_is_a_settings_layer(tmp_path: Path) -> None:
     assert (doc["backend"], doc["database"]) == ("native", "from_yaml")
     doc = json.loads(_invoke(tmp_path, "db.status", "--json", DEVDB_DATABASE="from_env").stdout)
     assert doc["database"] == "from_env"
+    # invoke's own variables fill the same section
+    doc = json.loads(_invoke(tmp_path, "db.status", "--json", INVOKE_DEVDB_DATABASE="inv").stdout)
+    assert doc["database"] == "inv"
 
 
 def test_dash_h_is_help_not_a_flag(tmp_path: Path) -> None:
