@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,26 +134,15 @@ def test_pghostaddr_cannot_redirect_psql_or_pg_dump(
     native_server: tuple[Settings, ConnInfo], tmp_path: Path
 ) -> None:
     settings, _ = native_server
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DEVDB_", "PG"))}
-    env |= {"DEVDB_BACKEND": "native", "PGHOSTADDR": "192.0.2.10", "PGPORT": "1"}
     services = tmp_path / "pg_service.conf"
     services.write_text("[elsewhere]\nhostaddr=192.0.2.10\nport=1\noptions=-c search_path=x\n")
+    env = {"DEVDB_BACKEND": "native", "PGHOSTADDR": "192.0.2.10", "PGPORT": "1"}
     env |= {"PGSERVICEFILE": str(services), "PGSERVICE": "elsewhere", "PGSSLMODE": "require"}
     env |= {"PGOPTIONS": "-c default_transaction_read_only=on"}  # would fail were it obeyed
-
-    def invoke(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "invoke", *args],
-            cwd=settings.root,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-
-    proc = invoke("db.psql", "--", "-XAtc", "SELECT host(inet_server_addr()); SHOW search_path")
+    sql = "SELECT host(inet_server_addr()); SHOW search_path"
+    proc = run_invoke(settings, "db.psql", "--", "-XAtc", sql, extra=env)
     assert proc.stdout.split() == ["127.0.0.1", '"$user",', "public"], proc.stderr
     dump = tmp_path / "x.dump"
-    proc = invoke("db.dump", str(dump))
+    proc = run_invoke(settings, "db.dump", str(dump), extra=env)
     assert proc.returncode == 0, proc.stderr
     assert dump.stat().st_size > 0
