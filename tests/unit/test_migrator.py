@@ -137,3 +137,14 @@ def test_init_without_another_tool_writes_the_example(tmp_path: Path) -> None:
     result = init_project(tmp_path)
     assert any(rel.startswith("migrations/") for rel in result.written)
     assert not (tmp_path / ".env").exists()
+
+
+def test_every_migrator_has_a_docs_page_the_readme_links() -> None:
+    from devdb.settings import MIGRATORS
+
+    readme = (REPO / "README.md").read_text()
+    for name in MIGRATORS:
+        page = REPO / "docs" / f"migrator-{name}.md"
+        assert page.is_file(), page
+        assert "## Worked example" in page.read_text()
+        assert f"(docs/migrator-{name}.md)" in readme
