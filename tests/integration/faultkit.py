@@ -38,12 +38,15 @@ DROP TABLE notes;
 }
 
 
-def tiny_project(root: Path, server: ConnInfo, dbname: str) -> Settings:
-    """A project with two small migrations and no seeds, on ``dbname`` of ``server``."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "migrations").mkdir(exist_ok=True)
+def write_migrations(root: Path) -> None:
+    (root / "migrations").mkdir(parents=True, exist_ok=True)
     for name, text in MIGRATIONS.items():
         (root / "migrations" / name).write_text(text)
+
+
+def tiny_project(root: Path, server: ConnInfo, dbname: str) -> Settings:
+    """A project with two small migrations and no seeds, on ``dbname`` of ``server``."""
+    write_migrations(root)
     info = server.for_database(dbname)
     with dbops.admin_connect(server) as conn:
         dbops.drop(conn, dbname)
@@ -138,3 +141,52 @@ def listed(settings: Settings) -> list[dict[str, object]]:
     assert proc.returncode == 0, proc.stderr
     data: list[dict[str, object]] = json.loads(proc.stdout)
     return data
+
+
+def kill_postmaster(data: Path, timeout: float = 30) -> None:
+    """``kill -9`` the postmaster of ``data``, then wait until its other processes (one process
+    group) have noticed and exited, as they do when their postmaster dies."""
+    import signal
+
+    pid = int((data / "postmaster.pid").read_text().splitlines()[0])
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _group_alive(pid):
+        time.sleep(0.05)
+    assert not _group_alive(pid), "the server's processes did not exit after the postmaster died"
+
+
+def _group_alive(pgid: int) -> bool:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":  # state, ppid, pgrp
+            return True
+    return False
+
+
+def start_paused(
+    settings: Settings, args: list[str], point: str, marker: Path, env: dict[str, str]
+) -> subprocess.Popen[str]:
+    """Start ``invoke ARGS`` with a pause at crash point ``point``; returns once it is there."""
+    marker.unlink(missing_ok=True)
+    full = {**env, "DEVDB_FAULT": f"{point}:pause", "DEVDB_FAULT_FILE": str(marker)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=settings.root,
+        env=full,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"{args} never reached {point}"
+        time.sleep(0.02)
+    return proc

@@ -1,0 +1,127 @@
+"""A full disk, for real: the server's data directory on a small tmpfs (mounting needs root, as
+CI runs). Reset, snapshot save, load and dump fail with one Error line that names the folder and
+the space needed, change nothing, and work again once space is freed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devdb import server
+from devdb.backends.native import NativeBackend
+from devdb.copies import pgdump, reset
+from devdb.database import connect
+from devdb.settings import Settings
+from tests.conftest import make_project
+from tests.integration.dbdigest import content_digest
+from tests.integration.faultkit import change, temporaries, write_migrations
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+KEEP_FREE = 3 * 1024 * 1024  # less than the smallest database (its catalogs are ~7 MB)
+
+
+@pytest.fixture(scope="module")
+def disk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    mount = tmp_path_factory.mktemp("disk") / "mnt"
+    mount.mkdir()
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=400M,mode=0777", "tmpfs", str(mount)], check=True
+    )
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.fixture(scope="module")
+def full(disk: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A native server whose data directory is on ``disk``, then a file that fills ``disk``."""
+    root = tmp_path_factory.mktemp("diskproj") / "proj"
+    write_migrations(root)
+    settings = make_project(root, state_dir=str(disk / "state"))
+    server.up(settings)
+    info = reset.project_conninfo(settings)
+    reset.reset(settings)
+    change(info, "B")
+    pgdump.dump(settings, info, root / "b.dump")
+    with connect(info.for_database("postgres"), autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+    balloon = disk / "balloon"
+    stat = os.statvfs(disk)
+    with balloon.open("wb") as fh:
+        os.posix_fallocate(fh.fileno(), 0, stat.f_bavail * stat.f_frsize - KEEP_FREE)
+    yield settings
+    balloon.unlink(missing_ok=True)
+    NativeBackend(settings).remove()
+
+
+def _invoke(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
+    env.pop("DATABASE_URL", None)
+    env |= {"DEVDB_BACKEND": "native", "DEVDB_STATE_DIR": str(settings.state_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=settings.root,
+        env={**env, "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _one_error(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, proc.stderr
+    return errors[0]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("db.reset", "--yes"),
+        ("db.snapshot.save", "s1"),
+        ("db.load", "b.dump", "--yes"),
+    ],
+    ids=["reset", "snapshot.save", "load"],
+)
+def test_a_full_disk_changes_nothing_and_says_where(full: Settings, args: tuple[str, ...]) -> None:
+    info = reset.project_conninfo(full)
+    before = content_digest(info)
+    error = _one_error(_invoke(full, *args))
+    assert "no space left" in error
+    assert str(full.state_dir / "native" / "data") in error  # the folder
+    if args[0] != "db.load":
+        assert "needed" in error  # and how much
+    assert content_digest(info) == before
+    assert _invoke(full, "db.snapshot.list").returncode == 0
+    assert temporaries(info.for_database("postgres")) == []
+
+
+def test_a_dump_into_a_full_folder_names_it(full: Settings, disk: Path) -> None:
+    stat = os.statvfs(disk)
+    with (disk / "balloon2").open("wb") as fh:  # not even the dump's 6 kB fit
+        os.posix_fallocate(fh.fileno(), 0, stat.f_bavail * stat.f_frsize - 1024)
+    try:
+        error = _one_error(_invoke(full, "db.dump", str(disk / "out.dump")))
+    finally:
+        (disk / "balloon2").unlink()
+    assert f"no space left in {disk}" in error
+    assert not (disk / "out.dump").exists()
+    assert not (disk / "out.dump.part").exists()
+
+
+def test_everything_works_again_once_space_is_freed(full: Settings, disk: Path) -> None:
+    (disk / "balloon").unlink()
+    info = reset.project_conninfo(full)
+    assert _invoke(full, "db.snapshot.save", "s1").returncode == 0
+    assert _invoke(full, "db.reset", "--yes").returncode == 0
+    loaded = _invoke(full, "db.load", "b.dump", "--yes")
+    assert loaded.returncode == 0, loaded.stderr
+    with connect(info) as conn:
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (100,)

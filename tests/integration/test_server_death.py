@@ -1,0 +1,150 @@
+"""A real ``kill -9`` of the postmaster in the middle of reset, restore, undo, load and migrate:
+one ``Error:`` line that says what the database holds, no traceback; ``db.up`` brings the server
+back with the project database intact and the next command sweeps what was left."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devdb import server
+from devdb.backends.native import NativeBackend
+from devdb.copies import pgdump, reset, snapshots
+from devdb.settings import Settings
+from tests.conftest import make_project
+from tests.integration.dbdigest import content_digest
+from tests.integration.faultkit import (
+    change,
+    kill_postmaster,
+    privileges,
+    start_paused,
+    temporaries,
+    write_migrations,
+)
+
+
+@pytest.fixture(scope="module")
+def native(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    root = tmp_path_factory.mktemp("death") / "proj"
+    write_migrations(root)
+    settings = make_project(root)
+    server.up(settings)
+    info = reset.project_conninfo(settings)
+    reset.reset(settings)
+    change(info, "B")
+    snapshots.save(info, "s1", replace=True)
+    pgdump.dump(settings, info, root / "b.dump")
+    yield settings
+    NativeBackend(settings).remove()
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
+    env.pop("DATABASE_URL", None)
+    return {**env, "DEVDB_BACKEND": "native", "NO_COLOR": "1"}
+
+
+def _invoke(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=settings.root,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+CASES = [
+    pytest.param(("db.reset", "--yes"), "swap.before_commit", "db.reset", id="reset"),
+    pytest.param(("db.snapshot.restore", "s1", "--yes"), "copy.built", "", id="restore"),
+    pytest.param(("db.snapshot.restore", "--undo", "--yes"), "swap.before_commit", "", id="undo"),
+    pytest.param(("db.load", "b.dump", "--yes"), "load.restored", "db.load", id="load"),
+]
+
+
+@pytest.mark.parametrize(("args", "point", "holds"), CASES)
+def test_the_server_dies_mid_command(
+    native: Settings, tmp_path: Path, args: tuple[str, ...], point: str, holds: str
+) -> None:
+    info = reset.project_conninfo(native)
+    reset.reset(native)
+    change(info, "A")
+    old = content_digest(info)
+    admin = info.for_database("postgres")
+    acl = privileges(admin, info.dbname)
+    marker = tmp_path / "paused"
+    proc = start_paused(native, list(args), point, marker, _env())
+    kill_postmaster(native.state_dir / "native" / "data")
+    marker.unlink()
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1, stderr
+    assert "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, stderr
+    assert f"the server went away during {args[0]}" in errors[0]
+    assert holds in errors[0]
+
+    server.up(native)  # the server comes back; nothing is created or lost
+    assert content_digest(info) == old
+    assert privileges(admin, info.dbname) == acl
+    assert _invoke(native, "db.snapshot.list").returncode == 0  # the next command sweeps
+    assert temporaries(admin) == []
+
+
+def test_the_server_dies_during_a_migration(native: Settings, tmp_path: Path) -> None:
+    """The migration in progress is rolled back and not recorded; one Error line."""
+    info = reset.project_conninfo(native)
+    reset.reset(native)
+    old = content_digest(info)
+    slow = native.root / "migrations" / "20250101000200_slow.sql"
+    slow.write_text("-- +migrate Up\nCREATE TABLE slow (id int);\nSELECT pg_sleep(60);\n")
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "invoke", "db.migrate"],
+            cwd=native.root,
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _wait_for_query(info, "pg_sleep")
+        kill_postmaster(native.state_dir / "native" / "data")
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 1, stderr
+        assert "Traceback" not in stderr, stderr
+        assert len([x for x in stderr.splitlines() if x.startswith("Error:")]) == 1, stderr
+        server.up(native)
+        assert content_digest(info) == old  # no table slow, no record of the migration
+        status = _invoke(native, "db.migrate.status")
+        assert "pending" in status.stdout and "20250101000200_slow" in status.stdout
+    finally:
+        slow.unlink()
+        server.up(native)
+
+
+def _wait_for_query(info: object, text: str) -> None:
+    import time
+
+    from devdb.conninfo import ConnInfo
+    from devdb.database import connect
+
+    assert isinstance(info, ConnInfo)
+    deadline = time.monotonic() + 60
+    with connect(info.for_database("postgres"), autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE %s AND pid <> "
+                "pg_backend_pid()",
+                (f"%{text}%",),
+            ).fetchone()
+            if row and row[0]:
+                return
+            time.sleep(0.05)
+    raise AssertionError(f"no query with {text!r} started")
