@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from devdb.conninfo import ConnInfo
 from devdb.errors import MigrationError
 from devdb.migrations import tracking
-from devdb.migrations.catalog import snapshot
+from devdb.migrations.catalog import Snapshots
 from devdb.migrations.execute import run_section
 from devdb.migrations.files import load_migrations
 from devdb.migrations.parse import Migration
@@ -113,9 +113,10 @@ class _Run:
                 for m in self.files[start:]:
                     self.report(Verdict(m.version, m.filename, not_checked=blocked))
                 return len(self.files)
-            before = snapshot(conn)
+            snaps = Snapshots()
+            before = snaps.take(conn)
             for index in range(start, len(self.files)):
-                before, fresh = self._one(conn, self.files[index], before)
+                before, fresh = self._one(conn, snaps, self.files[index], before)
                 if fresh:
                     return index + 1
         return len(self.files)
@@ -132,12 +133,12 @@ class _Run:
         return None
 
     def _one(
-        self, conn: tracking.Conn, m: Migration, before: dict[str, str]
+        self, conn: tracking.Conn, snaps: Snapshots, m: Migration, before: dict[str, str]
     ) -> tuple[dict[str, str], bool]:
         """Verify ``m``; returns the snapshot the next migration starts from and whether it
         needs a new scratch database instead."""
         verdict = Verdict(m.version, m.filename)
-        after, fresh = _check(conn, m, before, verdict, self.failed_ups)
+        after, fresh = _check(conn, snaps, m, (before, verdict), self.failed_ups)
         if verdict.error and verdict.error.startswith("Up fails"):
             self.failed_ups.append(m.version)
         self.report(verdict)
@@ -149,10 +150,15 @@ def _record(m: Migration) -> str:
 
 
 def _check(
-    conn: tracking.Conn, m: Migration, before: dict[str, str], verdict: Verdict, failed: list[str]
+    conn: tracking.Conn,
+    snaps: Snapshots,
+    m: Migration,
+    start: tuple[dict[str, str], Verdict],
+    failed: list[str],
 ) -> tuple[dict[str, str], bool]:
-    """Up, Down, compare, Up; fills ``verdict``. Returns the snapshot with ``m`` applied (or
-    ``before`` when its Up fails) and True when the database state is unknown."""
+    """Up, Down, compare, Up; fills the verdict. Returns the snapshot with ``m`` applied (or
+    the one before when its Up fails) and True when the database state is unknown."""
+    before, verdict = start
     try:
         run_section(conn, m, m.up, _record(m))
     except MigrationError as exc:
@@ -160,7 +166,7 @@ def _check(
         after = f" (after the Up of {failed[0]} failed)" if failed else ""
         verdict.not_checked = f"its Up fails{after}"
         return before, not m.up.transactional
-    after_up = snapshot(conn)
+    after_up = snaps.take(conn)
     if m.down is None:
         verdict.not_checked = "it has no Down section"
         return after_up, False
@@ -169,7 +175,7 @@ def _check(
     except MigrationError as exc:
         verdict.error = f"Down fails: {exc.message}"
         return after_up, not m.down.transactional
-    compare_objects(before, snapshot(conn), verdict)
+    compare_objects(before, snaps.take(conn), verdict)
     try:
         run_section(conn, m, m.up, _record(m))
     except MigrationError as exc:

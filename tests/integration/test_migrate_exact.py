@@ -150,3 +150,28 @@ def test_verify_goes_on_after_failures_and_reports_every_migration(
     text = run_invoke(project, "db.migrate.verify")
     assert "ok    7_e.sql" in text.stdout and "not checked: its Up fails" in text.stdout
     assert "Error: 4 of 7 migration(s) fail verification (1 could not be checked)" in text.stderr
+
+
+def test_a_snapshot_reusing_unchanged_definitions_equals_a_fresh_one(scratch_db: ConnInfo) -> None:
+    from devdb.migrations.catalog import Snapshots, snapshot
+
+    steps = [
+        "CREATE TABLE t (a int DEFAULT 1, b text); CREATE INDEX t_a ON t (a);"
+        "CREATE TABLE u (id int PRIMARY KEY, t_a int)",
+        "ALTER TABLE t RENAME COLUMN a TO aa",
+        "ALTER TABLE t ALTER b SET DEFAULT 'x'",
+        "GRANT SELECT (b) ON t TO PUBLIC",
+        "COMMENT ON TABLE t IS 'c'",
+        "ALTER TABLE u ADD CONSTRAINT fk FOREIGN KEY (t_a) REFERENCES u (id)",
+        "ALTER TABLE u RENAME TO u2",
+        "CREATE SCHEMA s; ALTER TABLE t SET SCHEMA s",
+        "ALTER SCHEMA s RENAME TO s2",
+        "DROP INDEX s2.t_a",
+        "CREATE VIEW v AS SELECT id FROM u2; CREATE OR REPLACE VIEW v AS SELECT id, t_a FROM u2",
+    ]
+    snaps = Snapshots()
+    with connect(scratch_db, autocommit=True) as conn:
+        snaps.take(conn)
+        for sql in steps:
+            conn.execute(sql)
+            assert snaps.take(conn) == snapshot(conn), sql
