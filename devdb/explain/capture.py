@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -126,12 +127,15 @@ def start(settings: Settings, conninfo: ConnInfo, scope: Scope) -> Capture:
     with connect(conninfo.for_database(ADMIN_DB), autocommit=True) as conn:
         _require(conn)
         undo_leftover(settings, conn)
-        previous = _file_settings(conn)
-        _state_path(settings).write_text(json.dumps(previous))
-        _apply(conn, _capture_values(conn))
-        _reload_and_wait(conn, conninfo)
         source = log_source(settings, conn)
-        source.mark()
+        source.mark()  # before any change: an unreadable log is refused with nothing to undo
+        _state_path(settings).write_text(json.dumps(_file_settings(conn)))
+        try:
+            _apply(conn, _capture_values(conn))
+            _reload_and_wait(conn, conninfo)
+        except BaseException:
+            undo_leftover(settings, conn)
+            raise
         token = now_token()
         capture = Capture(settings, conninfo, scope, token, source, _counters(conn))
         _marker(conn, token, "start")
@@ -148,18 +152,24 @@ def stop(capture: Capture) -> Capture:
         capture.server_version = str(row[0]) if row else ""
     capture.statements = _statements(capture, after)
     start_mark, end_mark = (_marker_text(capture.token, w) for w in ("start", "end"))
-    plans = logged_plans(capture.source.read(), start_mark, end_mark)
-    by_id = {q: s for s in capture.statements for q in s.query_ids}
-    by_key = {s.key: s for s in capture.statements}
-    for plan in plans:
-        found = by_id.get(plan.query_id or 0) or by_key.get(
-            fingerprint(str(plan.document.get("Query Text", "")))
-        )
-        if found is not None:
-            found.plans.append(plan)
+    _attach(capture.statements, logged_plans(capture.source.read(), start_mark, end_mark))
     capture.unplanned = sum(1 for s in capture.statements if not s.plans)
     capture.statements = [s for s in capture.statements if s.plans]
     return capture
+
+
+def _attach(statements: list[Statement], plans: Iterable[LoggedPlan]) -> None:
+    """Give each logged plan to its statement: by query identifier (logged from PostgreSQL 16
+    on), else by the fingerprint of the logged text."""
+    by_id = {q: s for s in statements for q in s.query_ids}
+    by_key = {s.key: s for s in statements}
+    for plan in plans:
+        if plan.query_id is not None:
+            found = by_id.get(plan.query_id)
+        else:
+            found = by_key.get(fingerprint(str(plan.document.get("Query Text", ""))))
+        if found is not None:
+            found.plans.append(plan)
 
 
 def undo_leftover(settings: Settings, conn: psycopg.Connection[Any]) -> bool:

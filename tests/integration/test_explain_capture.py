@@ -109,11 +109,13 @@ def test_without_the_option_nothing_is_captured(demo_project: Settings) -> None:
 
 
 def auto_conf(conninfo: ConnInfo) -> dict[str, str]:
+    """What postgresql.auto.conf sets among the names capture changes."""
     with connect(conninfo, autocommit=True) as conn:
         rows = conn.execute(
             "SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%%auto.conf'"
         ).fetchall()
-    return {str(n): str(v) for n, v in rows}
+    ours = ("auto_explain.", "session_preload_libraries", "compute_query_id")
+    return {str(n): str(v) for n, v in rows if str(n).startswith(ours)}
 
 
 def test_a_killed_capture_is_undone_and_own_settings_survive(
