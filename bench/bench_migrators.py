@@ -5,13 +5,16 @@
 
 One native server for everything. Django (tests/fixtures/django_project): the same N-test suite,
 each test inserting a row and counting rows through a plain cursor, run with devdb's `fresh_db`
-(a new database per test, cloned from the template) and with pytest-django's `django_db` (one
-test database, a transaction rolled back per test), `--create-db` and `--reuse-db`. Figures: the
+(a new database per test, cloned from the template) and `db_conn`, and with pytest-django's
+`django_db` (one test database), `--create-db` and `--reuse-db`. Figures: the
 wall time of the whole pytest process (total) and per test (the sum of the tests' setup, call
-and teardown from pytest's JUnit XML, divided by N). Alembic (tests/fixtures/alembic_project):
-`fresh_db`'s cost per test, as bench_reset measures it (a suite with `fresh_db` minus the same
-suite without), target <= 30 ms; and `db.reset` after an unchanged digest, with the number of
-times Alembic ran (its env.py counts runs): 0 is the target.
+and teardown from pytest's JUnit XML, divided by N). Like for like: `fresh_db` (a database of its
+own, real commits) against pytest-django's `transaction=True` (tables flushed after each test);
+`db_conn` (rolled back) against `django_db`. `--create-db` includes Django's migrate.
+
+Alembic (tests/fixtures/alembic_project): `fresh_db`'s cost per test, as bench_reset measures
+it (a suite with `fresh_db` minus the same suite without), target <= 30 ms; and `db.reset` after
+an unchanged digest, with the number of times Alembic ran (its env.py counts runs): target 0.
 """
 
 from __future__ import annotations
@@ -33,35 +36,21 @@ DEVDB_SUITE = """
 import pytest
 
 @pytest.mark.parametrize("n", range({n}))
-def test_fresh_db(fresh_db, n):
-    fresh_db.execute("INSERT INTO catalog_category (slug, name) VALUES (%s, 'x')", (f"s{{n}}",))
-    assert fresh_db.execute("SELECT count(*) FROM catalog_category").fetchone() == (4,)
+def test_devdb({fixture}, n):
+    {fixture}.execute("INSERT INTO catalog_category (slug, name) VALUES (%s, 'x')", (f"s{{n}}",))
+    assert {fixture}.execute("SELECT count(*) FROM catalog_category").fetchone() == (4,)
 """
 DJANGO_SUITE = """
 import pytest
 from django.db import connection
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction={transaction})
 @pytest.mark.parametrize("n", range({n}))
 def test_django_db(n):
     with connection.cursor() as cur:
         cur.execute("INSERT INTO catalog_category (slug, name) VALUES (%s, 'x')", [f"s{{n}}"])
         cur.execute("SELECT count(*) FROM catalog_category")
         assert cur.fetchone() == (3 + 1,)
-"""
-FRESH = """
-import pytest
-
-@pytest.mark.parametrize("n", range({n}))
-def test_fresh(fresh_db, n):
-    fresh_db.execute("SELECT count(*) FROM shop.orders")
-"""
-BASE = """
-import pytest
-
-@pytest.mark.parametrize("n", range({n}))
-def test_base(devdb_session, n):
-    pass
 """
 
 
@@ -103,20 +92,38 @@ def invoke(root: Path, env: dict[str, str], *args: str) -> float:
 
 
 def django_side_by_side(root: Path, env: dict[str, str], url: str, n: int, runs: int) -> None:
-    (root / "benchtests" / "test_devdb.py").write_text(DEVDB_SUITE.format(n=n))
-    (root / "benchtests" / "test_django.py").write_text(DJANGO_SUITE.format(n=n))
-    ours = ("-p", "no:django", "benchtests/test_devdb.py")
-    theirs = ("-p", "no:devdb", "--ds", "shopsite.settings", "benchtests/test_django.py")
+    tests = root / "benchtests"
+    for fixture in ("fresh_db", "db_conn"):
+        (tests / f"test_{fixture}.py").write_text(DEVDB_SUITE.format(n=n, fixture=fixture))
+    for name, transaction in (("rollback", False), ("transactional", True)):
+        suite = DJANGO_SUITE.format(n=n, transaction=transaction)
+        (tests / f"test_django_{name}.py").write_text(suite)
+    ours = ("-p", "no:django")
+    theirs = ("-p", "no:devdb", "--ds", "shopsite.settings")
     django_env = env | {"DATABASE_URL": url}
+
+    def repeat(run_env: dict[str, str], *args: str) -> list[tuple[float, float]]:
+        return [pytest_run(root, run_env, *args) for _ in range(runs)]
+
+    rollback, transactional = (
+        "benchtests/test_django_rollback.py",
+        "benchtests/test_django_transactional.py",
+    )
     rows = {
-        "devdb fresh_db, first run (builds the template)": [pytest_run(root, env, *ours)],
-        "devdb fresh_db": [pytest_run(root, env, *ours) for _ in range(runs)],
-        "pytest-django --create-db": [
-            pytest_run(root, django_env, "--create-db", *theirs) for _ in range(runs)
+        "devdb fresh_db, first run (builds the template)": [
+            pytest_run(root, env, *ours, "benchtests/test_fresh_db.py")
         ],
-        "pytest-django --reuse-db": [
-            pytest_run(root, django_env, "--reuse-db", *theirs) for _ in range(runs)
-        ],
+        "devdb fresh_db (a new database per test)": repeat(
+            env, *ours, "benchtests/test_fresh_db.py"
+        ),
+        "devdb db_conn (rolled back per test)": repeat(env, *ours, "benchtests/test_db_conn.py"),
+        "pytest-django --create-db, django_db": repeat(
+            django_env, *theirs, "--create-db", rollback
+        ),
+        "pytest-django --reuse-db, django_db": repeat(django_env, *theirs, "--reuse-db", rollback),
+        "pytest-django --reuse-db, transaction=True": repeat(
+            django_env, *theirs, "--reuse-db", transactional
+        ),
     }
     print(f"\nDjango, {n} tests, one process each (median of {runs} runs; load {load()}):")
     print(f"  {'':50} {'total':>9} {'per test':>10}")
@@ -127,19 +134,13 @@ def django_side_by_side(root: Path, env: dict[str, str], url: str, n: int, runs:
 
 
 def alembic_figures(root: Path, env: dict[str, str], n: int, runs: int) -> None:
-    (root / "benchtests" / "test_fresh.py").write_text(FRESH.format(n=n))
-    (root / "benchtests" / "test_base.py").write_text(BASE.format(n=n))
-    pytest_run(root, env, "benchtests/test_base.py")  # builds the test template once
-    base = statistics.median(
-        pytest_run(root, env, "benchtests/test_base.py")[0] for _ in range(runs)
-    )
-    fresh = statistics.median(
-        pytest_run(root, env, "benchtests/test_fresh.py")[0] for _ in range(runs)
-    )
+    from bench_reset import fixture_cost  # the same measure as for devdb's own migrations
+
+    extra, total = fixture_cost(root, env, n)
     print(f"\nAlembic (load {load()}):")
     print(
-        f"  fresh_db: {(fresh - base) / n * 1000:.1f} ms per test over {n} tests "
-        f"({fresh / n * 1000:.1f} ms including pytest itself; target <= 30 ms)"
+        f"  fresh_db: {extra * 1000:.1f} ms per test over {n} tests "
+        f"({total * 1000:.1f} ms including pytest itself; target <= 30 ms)"
     )
     log = Path(env["ALEMBIC_RUN_LOG"])
     first = invoke(root, env, "db.reset", "--yes")

@@ -12,7 +12,7 @@ from pathlib import Path
 from devdb.conninfo import ConnInfo
 from devdb.database import connect
 from devdb.settings import Settings
-from tests.conftest import REPO, make_project
+from tests.conftest import REPO, make_project, run_invoke
 
 FIXTURES = REPO / "tests" / "fixtures"
 PLUGIN_TESTS = """
@@ -47,6 +47,13 @@ def adopt(fixture: str, dest: Path, scratch: ConnInfo, **env: str) -> Settings:
         database_url=scratch.url(show_password=True),
         database=scratch.dbname,
     )
+
+
+def ok(settings: Settings, *args: str) -> str:
+    """``invoke ARGS`` in the project, which must succeed; what it printed."""
+    run = run_invoke(settings, *args)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout + run.stderr
 
 
 def query(conninfo: ConnInfo, sql: str) -> list[tuple[object, ...]]:

@@ -15,7 +15,7 @@ import pytest
 from devdb.conninfo import ConnInfo
 from devdb.settings import Settings
 from tests.conftest import run_invoke
-from tests.integration.adopted import adopt, drop_templates, query, run_plugin
+from tests.integration.adopted import adopt, drop_templates, ok, query, run_plugin
 
 HEAD = "d4b6c8e0f2a3"
 CHECKS = """
@@ -40,19 +40,13 @@ def project(
     drop_templates(scratch_db)
 
 
-def _ok(settings: Settings, *args: str) -> str:
-    run = run_invoke(settings, *args)
-    assert run.returncode == 0, run.stdout + run.stderr
-    return run.stdout + run.stderr
-
-
 def _runs(settings: Settings) -> int:
     log = settings.root.parent / "alembic-runs.log"
     return len(log.read_text().splitlines()) if log.is_file() else 0
 
 
 def test_setup_reset_and_seeds_on_top(project: Settings, scratch_db: ConnInfo) -> None:
-    out = _ok(project, "db.setup")
+    out = ok(project, "db.setup")
     assert "applied 4 migration(s)" in out
     assert "Running upgrade c3a5b7c9d1e2 -> d4b6c8e0f2a3" in out  # Alembic's own log line
     assert query(scratch_db, "SELECT version_num FROM alembic_version") == [(HEAD,)]
@@ -60,14 +54,14 @@ def test_setup_reset_and_seeds_on_top(project: Settings, scratch_db: ConnInfo) -
 
     query(scratch_db, "DELETE FROM shop.orders; ALTER TABLE shop.customers ADD COLUMN junk int")
     before = _runs(project)
-    _ok(project, "db.reset", "--yes")
+    ok(project, "db.reset", "--yes")
     assert _runs(project) == before + 1  # the template was built: Alembic ran once
     assert query(scratch_db, "SELECT count(*) FROM shop.orders") == [(6,)]
     assert query(
         scratch_db,
         "SELECT count(*) FROM information_schema.columns WHERE column_name = 'junk'",
     ) == [(0,)]
-    _ok(project, "db.reset", "--yes")
+    ok(project, "db.reset", "--yes")
     assert _runs(project) == before + 1  # unchanged digest: a clone, Alembic never ran
 
 
@@ -91,11 +85,11 @@ def test_fresh_db_and_db_conn_under_xdist(project: Settings) -> None:
 
 
 def test_schema_dump_and_check(project: Settings) -> None:
-    _ok(project, "db.schema.dump")
+    ok(project, "db.schema.dump")
     schema = (project.root / "schema.sql").read_text()
     assert "CREATE TABLE shop.orders" in schema
     assert "CREATE TABLE public.alembic_version" in schema
-    assert "matches the migrations" in _ok(project, "db.schema.check")
+    assert "matches the migrations" in ok(project, "db.schema.check")
     target = project.root / "alembic" / "versions" / "d4b6c8e0f2a3_customers_display_name.py"
     target.write_text(
         target.read_text().replace(
@@ -108,15 +102,15 @@ def test_schema_dump_and_check(project: Settings) -> None:
 
 
 def test_verify_status_down_and_new(project: Settings) -> None:
-    out = _ok(project, "db.migrate.verify")
+    out = ok(project, "db.migrate.verify")
     assert "all 4 migration(s) verified" in out
-    _ok(project, "db.migrate")
-    status = _ok(project, "db.migrate.status")
+    ok(project, "db.migrate")
+    status = ok(project, "db.migrate.status")
     assert "4 applied, 0 pending" in status
-    assert "rolled back 1 migration(s)" in _ok(
+    assert "rolled back 1 migration(s)" in ok(
         project, "db.migrate.down", "--yes" if False else "--steps=1"
     )
-    assert "3 applied, 1 pending" in _ok(project, "db.migrate.status")
+    assert "3 applied, 1 pending" in ok(project, "db.migrate.status")
     new = run_invoke(project, "db.migrate.new", "add_coupons")
     assert new.returncode == 0, new.stderr
     path = Path(new.stdout.strip().splitlines()[-1])
@@ -157,5 +151,5 @@ def test_init_in_an_alembic_project_then_setup(project: Settings, scratch_db: Co
     assert "alembic.ini found: alembic migrates" in init.stdout
     assert not (project.root / "migrations").exists()
     (project.root / ".env").write_text((project.root / ".env").read_text() + "DEVDB_PROFILE=test\n")
-    assert "applied 4 migration(s)" in _ok(project, "db.setup")
+    assert "applied 4 migration(s)" in ok(project, "db.setup")
     assert query(scratch_db, "SELECT count(*) FROM shop.customers") == [(4,)]

@@ -13,7 +13,7 @@ import pytest
 from devdb.conninfo import ConnInfo
 from devdb.settings import Settings
 from tests.conftest import run_invoke
-from tests.integration.adopted import adopt, drop_templates, query, run_plugin
+from tests.integration.adopted import adopt, drop_templates, ok, query, run_plugin
 
 DBMATE = "dbmate --no-dump-schema --migrations-dir db/migrations up"
 CHECKS = """
@@ -39,23 +39,17 @@ def project(tmp_path: Path, scratch_db: ConnInfo) -> Iterator[Settings]:
     drop_templates(scratch_db)
 
 
-def _ok(settings: Settings, *args: str) -> str:
-    run = run_invoke(settings, *args)
-    assert run.returncode == 0, run.stdout + run.stderr
-    return run.stdout + run.stderr
-
-
 def test_setup_reset_schema_check_and_fresh_db(project: Settings, scratch_db: ConnInfo) -> None:
-    out = _ok(project, "db.setup")
+    out = ok(project, "db.setup")
     assert "Applying: 20250111090000_create_pages.sql" in out  # dbmate's own output
     assert "ran the migrate command" in out
     assert query(scratch_db, "SELECT count(*) FROM notes.pages") == [(7,)]
     query(scratch_db, "DROP TABLE notes.pages")
-    _ok(project, "db.reset", "--yes")
+    ok(project, "db.reset", "--yes")
     assert query(scratch_db, "SELECT count(*) FROM notes.pages") == [(7,)]
-    _ok(project, "db.schema.dump")
+    ok(project, "db.schema.dump")
     assert "CREATE TABLE notes.pages" in (project.root / "schema.sql").read_text()
-    assert "matches the migrations" in _ok(project, "db.schema.check")
+    assert "matches the migrations" in ok(project, "db.schema.check")
     run = run_plugin(project, CHECKS)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 

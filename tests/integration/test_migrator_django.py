@@ -12,7 +12,7 @@ import pytest
 from devdb.conninfo import ConnInfo
 from devdb.settings import Settings
 from tests.conftest import run_invoke
-from tests.integration.adopted import adopt, drop_templates, query, run_plugin
+from tests.integration.adopted import adopt, drop_templates, ok, query, run_plugin
 
 APPLIED = "SELECT app || '.' || name FROM django_migrations ORDER BY id"
 CHECKS = """
@@ -30,21 +30,15 @@ def project(tmp_path: Path, scratch_db: ConnInfo) -> Iterator[Settings]:
     drop_templates(scratch_db)
 
 
-def _ok(settings: Settings, *args: str) -> str:
-    run = run_invoke(settings, *args)
-    assert run.returncode == 0, run.stdout + run.stderr
-    return run.stdout + run.stderr
-
-
 def test_setup_reset_and_seeds_on_top(project: Settings, scratch_db: ConnInfo) -> None:
-    out = _ok(project, "db.setup")
+    out = ok(project, "db.setup")
     assert "applied 5 migration(s)" in out
     assert "Applying orders.0002_order_status... OK" in out  # Django's own output
     assert query(scratch_db, APPLIED)[-1] == ("orders.0002_order_status",)
     assert query(scratch_db, "SELECT count(*) FROM catalog_product") == [(5,)]
 
     query(scratch_db, "DELETE FROM catalog_product; DROP TABLE orders_orderline")
-    _ok(project, "db.reset", "--yes")
+    ok(project, "db.reset", "--yes")
     assert query(scratch_db, "SELECT count(*) FROM catalog_product") == [(5,)]
     assert query(scratch_db, "SELECT to_regclass('public.orders_orderline')::text") == [
         ("orders_orderline",)
@@ -58,11 +52,11 @@ def test_fresh_db_and_db_conn_under_xdist(project: Settings) -> None:
 
 
 def test_schema_check_and_verify(project: Settings) -> None:
-    _ok(project, "db.schema.dump")
+    ok(project, "db.schema.dump")
     schema = (project.root / "schema.sql").read_text()
     assert "CREATE TABLE public.orders_orderline" in schema
-    assert "matches the migrations" in _ok(project, "db.schema.check")
-    out = _ok(project, "db.migrate.verify")
+    assert "matches the migrations" in ok(project, "db.schema.check")
+    out = ok(project, "db.migrate.verify")
     assert "all 5 migration(s) verified" in out
     models = project.root / "catalog" / "migrations" / "0003_product_active.py"
     models.write_text(models.read_text().replace("default=True", "default=True, db_index=True"))
@@ -72,15 +66,15 @@ def test_schema_check_and_verify(project: Settings) -> None:
 
 
 def test_status_and_downs(project: Settings, scratch_db: ConnInfo) -> None:
-    _ok(project, "db.migrate")
-    assert "5 applied, 0 pending" in _ok(project, "db.migrate.status")
-    assert "rolled back 1 migration(s)" in _ok(project, "db.migrate.down")
+    ok(project, "db.migrate")
+    assert "5 applied, 0 pending" in ok(project, "db.migrate.status")
+    assert "rolled back 1 migration(s)" in ok(project, "db.migrate.down")
     applied = [str(r[0]) for r in query(scratch_db, APPLIED)]
     assert len(applied) == 4
     assert "orders.0002_order_status" not in applied  # the newest, in Django's plan
-    _ok(project, "db.migrate.down", "--to", "orders")  # migrate orders zero
+    ok(project, "db.migrate.down", "--to", "orders")  # migrate orders zero
     assert [r for r in query(scratch_db, APPLIED) if str(r[0]).startswith("orders.")] == []
-    assert "3 applied, 2 pending" in _ok(project, "db.migrate.status")
+    assert "3 applied, 2 pending" in ok(project, "db.migrate.status")
     new = run_invoke(project, "db.migrate.new", "add_coupons")
     assert new.returncode == 1
     assert new.stderr.startswith("Error: the django migrator cannot write a new migration")
