@@ -26,6 +26,7 @@ from devdb.migrations import migrate
 from devdb.migrations.baseline import baseline
 from devdb.migrations.files import migration_paths
 from devdb.migrations.schema import dump, split_objects
+from devdb.migrations.verify import verify
 from devdb.psql import local_psql
 from devdb.settings import Settings
 from tests.conftest import REPO, make_project
@@ -181,5 +182,7 @@ def test_a_public_folder_applies_as_it_is_and_matches_dbmate_and_psql(
         adopted = baseline(dbmate_project, theirs)  # dbmate's own history table, as dbmate wrote it
         assert adopted.source == "dbmate" and len(adopted.imported) == len(paths)
         assert migrate(dbmate_project, theirs) == []
+        verdicts = verify(project, server_conninfo)  # every migration gets a verdict
+        assert [v.filename for v in verdicts] == [p.name for p in paths]
     finally:
         _drop(server_conninfo, ours.dbname, theirs.dbname, plain.dbname)

@@ -130,13 +130,19 @@ def test_verify_goes_on_after_failures_and_reports_every_migration(
         "",
     )
     write(project, "7_e.sql", "CREATE TABLE e (id int);", "DROP TABLE e;")
+    # a Down that leaves a column behind: the second Up builds a schema the first did not
+    write(project, "8_x.sql", "ALTER TABLE a ADD x int;", "ALTER TABLE a RENAME x TO y;")
+    write(project, "9_f.sql", "CREATE TABLE f (id int);", "DROP TABLE f;")
     verdicts = {v.filename: v for v in verify(project, scratch_db)}
     assert list(verdicts) == [f"{n}.sql" for n in ("1_a", "2_broken_up", "3_c", "4_bad_down")] + [
         "5_grant.sql",
         "6_default_privileges.sql",
         "7_e.sql",
+        "8_x.sql",
+        "9_f.sql",
     ]
     assert verdicts["1_a.sql"].ok and verdicts["3_c.sql"].ok and verdicts["7_e.sql"].ok
+    assert verdicts["8_x.sql"].changed == ["TABLE public.a"] and verdicts["9_f.sql"].ok
     assert verdicts["2_broken_up.sql"].not_checked == "its Up fails"
     assert verdicts["4_bad_down.sql"].error is not None
     assert verdicts["4_bad_down.sql"].error.startswith("Down fails")
@@ -145,11 +151,11 @@ def test_verify_goes_on_after_failures_and_reports_every_migration(
     out = run_invoke(project, "db.migrate.verify", "--json")
     assert out.returncode == 1
     rows = json.loads(out.stdout)
-    assert [r["checked"] for r in rows] == [True, False, True, True, True, True, True]
+    assert [r["checked"] for r in rows] == [True, False] + [True] * 7
     assert rows[1]["not_checked"] == "its Up fails"
     text = run_invoke(project, "db.migrate.verify")
     assert "ok    7_e.sql" in text.stdout and "not checked: its Up fails" in text.stdout
-    assert "Error: 4 of 7 migration(s) fail verification (1 could not be checked)" in text.stderr
+    assert "Error: 5 of 9 migration(s) fail verification (1 could not be checked)" in text.stderr
 
 
 def test_a_snapshot_reusing_unchanged_definitions_equals_a_fresh_one(scratch_db: ConnInfo) -> None:
