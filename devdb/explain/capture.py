@@ -127,7 +127,7 @@ def start(settings: Settings, conninfo: ConnInfo, scope: Scope) -> Capture:
     with connect(conninfo.for_database(ADMIN_DB), autocommit=True) as conn:
         _require(conn)
         undo_leftover(settings, conn)
-        source = log_source(settings, conn)
+        source = log_source(settings, conninfo.for_database(ADMIN_DB))
         source.mark()  # before any change: an unreadable log is refused with nothing to undo
         _state_path(settings).write_text(json.dumps(_file_settings(conn)))
         try:

@@ -23,11 +23,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from devdb.database import connect
 from devdb.errors import ExplainError
 
 if TYPE_CHECKING:
     import psycopg
 
+    from devdb.conninfo import ConnInfo
     from devdb.settings import Settings
 
 _ENTRY = re.compile(r"duration: (?P<ms>\d+(?:\.\d+)?) ms\s+plan:\n(?P<body>(?:\t[^\n]*\n?)+)")
@@ -108,37 +110,41 @@ class ContainerLog(LogSource):
 
 
 class ServerFileLog(LogSource):
-    """The server's current log file read over SQL (external servers)."""
+    """The server's current log file read over SQL (external servers), on a connection of its
+    own each time."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        self.conn = conn
+    def __init__(self, conninfo: ConnInfo) -> None:
+        self.conninfo = conninfo
         self.path = ""
         self.offset = 0
 
     def mark(self) -> None:
-        row = self.conn.execute("SELECT pg_current_logfile('stderr')").fetchone()
-        if row is None or row[0] is None:
-            raise ExplainError(
-                "the server writes no log file that devdb can read (logging_collector is off)",
-                "On an external server set logging_collector = on and log_destination = "
-                "'stderr', or run capture against devdb's docker or native server.",
-            )
-        self.path = str(row[0])
-        self.offset = self._size()
-
-    def _size(self) -> int:
-        row = self.conn.execute("SELECT size FROM pg_stat_file(%s)", (self.path,)).fetchone()
-        return int(row[0]) if row else 0
+        with connect(self.conninfo, autocommit=True) as conn:
+            row = conn.execute("SELECT pg_current_logfile('stderr')").fetchone()
+            if row is None or row[0] is None:
+                raise ExplainError(
+                    "the server writes no log file that devdb can read (logging_collector is off)",
+                    "On an external server set logging_collector = on and log_destination = "
+                    "'stderr', or run capture against devdb's docker or native server.",
+                )
+            self.path = str(row[0])
+            self.offset = _size(conn, self.path)
 
     def read(self) -> str:
-        size = self._size()
-        row = self.conn.execute(
-            "SELECT pg_read_file(%s, %s, %s)", (self.path, self.offset, max(size - self.offset, 0))
-        ).fetchone()
+        with connect(self.conninfo, autocommit=True) as conn:
+            length = max(_size(conn, self.path) - self.offset, 0)
+            row = conn.execute(
+                "SELECT pg_read_file(%s, %s, %s)", (self.path, self.offset, length)
+            ).fetchone()
         return str(row[0]) if row and row[0] else ""
 
 
-def log_source(settings: Settings, conn: psycopg.Connection[Any]) -> LogSource:
+def _size(conn: psycopg.Connection[Any], path: str) -> int:
+    row = conn.execute("SELECT size FROM pg_stat_file(%s)", (path,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def log_source(settings: Settings, conninfo: ConnInfo) -> LogSource:
     """The log reader for the backend running the project's server."""
     from devdb.backends import get_backend
 
@@ -147,7 +153,7 @@ def log_source(settings: Settings, conn: psycopg.Connection[Any]) -> LogSource:
         return FileLog(backend.logfile)  # type: ignore[attr-defined]
     if backend.name == "docker":
         return ContainerLog(backend)
-    return ServerFileLog(conn)
+    return ServerFileLog(conninfo)
 
 
 def now_token() -> str:

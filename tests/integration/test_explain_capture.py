@@ -20,6 +20,7 @@ import pytest
 
 from devdb.conninfo import ConnInfo
 from devdb.database import connect
+from devdb.errors import ExplainError
 from devdb.explain import api, capture
 from devdb.settings import Settings
 from tests.conftest import REPO, make_project
@@ -138,3 +139,46 @@ def test_a_killed_capture_is_undone_and_own_settings_survive(
         with connect(conninfo, autocommit=True) as conn:
             conn.execute("ALTER SYSTEM RESET auto_explain.log_min_duration")
             conn.execute("SELECT pg_reload_conf()")
+
+
+def test_capture_on_an_external_server_reads_its_log_file_over_sql(tmp_path: Path) -> None:
+    """An external server (here a native one restarted with logging_collector = on, reached as
+    DEVDB_BACKEND=external): the plans come from pg_current_logfile() through pg_read_file."""
+    from devdb import server
+    from devdb.backends.native import NativeBackend
+
+    owner = make_project(tmp_path / "owner")
+    conninfo = server.up(owner).conninfo
+    try:
+        with connect(conninfo, autocommit=True) as conn:
+            conn.execute("ALTER SYSTEM SET logging_collector = on")
+        server.down(owner)
+        conninfo = server.up(owner).conninfo
+        external = make_project(
+            tmp_path / "ext", backend="external", database_url=conninfo.url(show_password=True)
+        )
+        window = capture.start(external, conninfo, capture.Scope("database", conninfo.dbname))
+        with connect(conninfo, autocommit=True) as app:
+            for n in (1, 2):
+                app.execute("SELECT count(*) FROM generate_series(1, %s::int * 1000)", (n,))
+        capture.stop(window)
+    finally:
+        NativeBackend(owner).remove()
+    (stmt,) = window.statements
+    assert stmt.calls == 2 and len(stmt.plans) == 2
+    assert stmt.plans[0].document["Plan"]["Node Type"] == "Aggregate"
+
+
+def test_an_external_server_without_a_log_file_is_refused_with_nothing_changed(
+    native_server: tuple[Settings, ConnInfo], tmp_path: Path
+) -> None:
+    _, conninfo = native_server  # logging_collector is off: its log goes to stderr only
+    external = make_project(
+        tmp_path / "ext", backend="external", database_url=conninfo.url(show_password=True)
+    )
+    before = auto_conf(conninfo)
+    with pytest.raises(ExplainError, match="no log file that devdb can read") as exc:
+        capture.start(external, conninfo, capture.Scope("database", conninfo.dbname))
+    assert "logging_collector = on" in exc.value.hint
+    assert auto_conf(conninfo) == before
+    assert not (external.state_dir / capture.STATE_FILE).exists()
