@@ -16,7 +16,16 @@ from devdb.output import use_color
 HEADERS = ("query", "exec ms", "plan ms", "shared buf", "temp", "findings")
 
 
+CAPTURED_HEADERS = ("statement", "total ms", "calls", "shared buf", "temp", "findings")
+
+
+def _headers(doc: dict[str, Any]) -> tuple[str, ...]:
+    return CAPTURED_HEADERS if any(q.get("stats") for q in doc["queries"]) else HEADERS
+
+
 def _rows(doc: dict[str, Any]) -> list[tuple[str, ...]]:
+    """One row per query; a captured statement shows its total time and calls instead of one
+    execution's and planning time."""
     rows: list[tuple[str, ...]] = []
     for q in doc["queries"]:
         if q.get("error"):
@@ -24,11 +33,16 @@ def _rows(doc: dict[str, Any]) -> list[tuple[str, ...]]:
             continue
         worst = {f["severity"] for f in q["findings"]}
         tag = next((s for s in ("critical", "warning", "info") if s in worst), "")
+        stats = q.get("stats")
+        first = (
+            (f"{stats['total_ms']:.2f}", f"{stats['calls']:,}")
+            if stats
+            else (f"{q['execution_ms']:.2f}", f"{q['planning_ms']:.2f}")
+        )
         rows.append(
             (
                 q["name"],
-                f"{q['execution_ms']:.2f}",
-                f"{q['planning_ms']:.2f}",
+                *first,
                 f"{q['shared_buffers']:,}",
                 f"{q['temp_blocks']:,}",
                 f"{len(q['findings'])} ({tag})" if tag else "0",
@@ -55,7 +69,7 @@ def _findings(doc: dict[str, Any]) -> list[str]:
 
 def summary_text(doc: dict[str, Any], check: CheckReport | None = None, *, top: int = 5) -> str:
     """Plain text: for logs, pipes and NO_COLOR."""
-    rows = [HEADERS, *_rows(doc)]
+    rows = [_headers(doc), *_rows(doc)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS) - 1)]
     lines = []
     for r in rows:
@@ -93,7 +107,7 @@ def print_summary(doc: dict[str, Any], check: CheckReport | None = None, *, top:
 
     console = Console()
     table = Table(title=f"EXPLAIN ANALYZE · {doc['database']}", title_justify="left")
-    for i, h in enumerate(HEADERS):
+    for i, h in enumerate(_headers(doc)):
         table.add_column(h, justify="left" if i in (0, 5) else "right")
     for row in _rows(doc):
         table.add_row(*row)

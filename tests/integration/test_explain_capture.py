@@ -66,7 +66,7 @@ def test_app_statements_show_up_with_plans_and_the_gate_catches_a_dropped_index(
     demo_project: Settings,
 ) -> None:
     settings = demo_project
-    first = run_app_tests(settings, "--devdb-capture")
+    first = run_app_tests(settings, "--devdb-capture", "-n", "2")  # xdist: captured for all
     assert first.returncode == 0, first.stdout + first.stderr
     assert "devdb capture" in first.stdout and "capture-report-" in first.stdout
 
@@ -95,6 +95,7 @@ def test_app_statements_show_up_with_plans_and_the_gate_catches_a_dropped_index(
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert gate.returncode == 1, gate.stdout + gate.stderr
+    assert gate.stdout.split()[:3] == ["statement", "total", "ms"]  # totals, slowest first
     assert "plan shape changed" in gate.stdout
     assert "-      Outer: Bitmap Index Scan using events_actor_id_idx" in gate.stdout or (
         "events_actor_id_idx" in gate.stdout
