@@ -181,3 +181,18 @@ def test_a_snapshot_reusing_unchanged_definitions_equals_a_fresh_one(scratch_db:
         for sql in steps:
             conn.execute(sql)
             assert snaps.take(conn) == snapshot(conn), sql
+
+
+def test_a_failing_down_is_reported_as_a_down(project: Settings, scratch_db: ConnInfo) -> None:
+    from devdb.errors import MigrationFailed
+    from devdb.migrations import down
+
+    write(project, "1_a.sql", "CREATE TABLE a (id int);", "DROP TABLE a;\nDROP TABLE nope;")
+    migrate(project, scratch_db)
+    with pytest.raises(MigrationFailed) as caught:
+        down(project, scratch_db)
+    err = caught.value
+    assert err.message.startswith("1_a.sql:5:1: ")  # DROP TABLE nope, the Down's 2nd line
+    assert any("Down section was rolled back" in d for d in err.details)
+    assert "`invoke db.migrate.down`" in err.hint and "Down section of 1_a.sql" in err.hint
+    assert scalar(scratch_db, "SELECT count(*) FROM devdb.schema_migrations") == 1
