@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from devdb.database import ADMIN_DB, connect
 from devdb.errors import ExplainError
+from devdb.explain.run import relation_rows
 from devdb.explain.serverlog import (
     LoggedPlan,
     LogSource,
@@ -119,6 +120,7 @@ class Capture:
     started_at: str = field(default_factory=now_iso)
     statements: list[Statement] = field(default_factory=list)
     server_version: str = ""
+    relation_rows: dict[str, float] = field(default_factory=dict)  # of a one-database scope
     unplanned: int = 0  # statements seen with no plan logged (utility, or older sessions)
 
 
@@ -150,6 +152,9 @@ def stop(capture: Capture) -> Capture:
         undo_leftover(capture.settings, conn)
         row = conn.execute("SHOW server_version").fetchone()
         capture.server_version = str(row[0]) if row else ""
+    if capture.scope.kind == "database":
+        with connect(capture.conninfo.for_database(capture.scope.database)) as conn:
+            capture.relation_rows = relation_rows(conn)
     capture.statements = _statements(capture, after)
     start_mark, end_mark = (_marker_text(capture.token, w) for w in ("start", "end"))
     _attach(capture.statements, logged_plans(capture.source.read(), start_mark, end_mark))

@@ -70,6 +70,7 @@ def capture_doc(capture: Capture) -> dict[str, Any]:
         "scope": capture.scope.kind if capture.scope.kind == "tests" else capture.scope.database,
         "server_version": capture.server_version,
         "statements_without_plan": capture.unplanned,
+        "relation_rows": capture.relation_rows,
         "statements": [statement_doc(s) for s in capture.statements],
     }
 
@@ -105,7 +106,7 @@ def to_run(doc: dict[str, Any]) -> ExplainRun:
         database=f"captured: {doc['scope']}",
         environment={"server_version": doc["server_version"]},
         analyzed=[],
-        relation_rows={},
+        relation_rows=doc.get("relation_rows", {}),
     )
     for s in sorted(doc["statements"], key=lambda s: s["total_ms"], reverse=True):
         plan = _plan_of(s["plan"], s["slowest_ms"])
@@ -115,7 +116,7 @@ def to_run(doc: dict[str, Any]) -> ExplainRun:
                 sql=s["text"],
                 plan=plan,
                 document=s["plan"],
-                findings=find(plan),
+                findings=find(plan, run.relation_rows),
                 stats={k: s[k] for k in ("calls", "total_ms", "rows", "executions_logged")},
             )
         )
@@ -141,13 +142,14 @@ def baseline_path(settings: Settings) -> Path:
 
 
 def make_baseline(doc: dict[str, Any]) -> dict[str, Any]:
+    rows = doc.get("relation_rows", {})
     entries = {}
     for s in doc["statements"]:
         plan = _plan_of(s["plan"], s["slowest_ms"])
         entries[s["key"]] = {
             "text": s["text"],
             "shapes": dict(sorted(s["shapes"].items())),
-            "large_seq_scans": large_seq_scans(plan, {}),
+            "large_seq_scans": large_seq_scans(plan, rows),
             "temp_blocks": plan.temp_blocks,
         }
     return {
@@ -175,11 +177,14 @@ def read_baseline(settings: Settings) -> dict[str, Any]:
     return doc
 
 
-def check_statement(s: dict[str, Any], base: dict[str, Any] | None) -> QueryCheck:
-    """The gate for one captured statement against its baseline entry (None: new)."""
+def check_statement(
+    s: dict[str, Any], base: dict[str, Any] | None, rows: dict[str, float] | None = None
+) -> QueryCheck:
+    """The gate for one captured statement against its baseline entry (None: new); ``rows``:
+    table sizes, where the capture knows them (a large table is one of 10,000 rows or more)."""
     check = QueryCheck(f"stmt-{s['key']}")
     plan = _plan_of(s["plan"], s["slowest_ms"])
-    scans = large_seq_scans(plan, {})
+    scans = large_seq_scans(plan, rows or {})
     if base is None:
         check.notes.append("new statement (not in the capture baseline)")
         check.problems += [f"new statement scans the large table {r} sequentially" for r in scans]
@@ -205,7 +210,8 @@ def _diff(old: list[str], new: list[str]) -> list[str]:
 def check_capture(doc: dict[str, Any], baseline: dict[str, Any]) -> list[QueryCheck]:
     """Every captured statement checked; vanished baseline statements become notes."""
     known: dict[str, Any] = baseline.get("statements", {})
-    checks = [check_statement(s, known.get(s["key"])) for s in doc["statements"]]
+    rows = doc.get("relation_rows", {})
+    checks = [check_statement(s, known.get(s["key"]), rows) for s in doc["statements"]]
     seen = {s["key"] for s in doc["statements"]}
     for key in sorted(set(known) - seen):
         gone = QueryCheck(f"stmt-{key}")

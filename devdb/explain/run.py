@@ -121,7 +121,7 @@ def run_explain(
             database=conninfo.dbname,
             environment=_recorded(conn) | pinned_environment(settings, parallel=parallel),
             analyzed=analyzed,
-            relation_rows=_relation_rows(conn),
+            relation_rows=relation_rows(conn),
         )
         for query in queries:
             env = pinned_environment(settings, parallel=parallel or query.parallel)
@@ -192,7 +192,8 @@ def _recorded(conn: psycopg.Connection[Any]) -> dict[str, str]:
     return {str(name): str(value) for name, value in rows}
 
 
-def _relation_rows(conn: psycopg.Connection[Any]) -> dict[str, float]:
+def relation_rows(conn: psycopg.Connection[Any]) -> dict[str, float]:
+    """Rows per table (``reltuples``) of the connection's database, by ``schema.table``."""
     return {str(name): float(rows) for name, rows in conn.execute(_RELATION_ROWS).fetchall()}
 
 

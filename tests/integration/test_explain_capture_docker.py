@@ -47,6 +47,7 @@ def test_capture_window_on_docker_reads_plans_from_the_container_log(project: Se
     assert stmt.text == "SELECT count(*) FROM audit.events WHERE action = $1"
     assert stmt.calls == 3 and len(stmt.plans) == 3
     assert all(p.query_id is None for p in stmt.plans)  # matched by fingerprint
+    assert window.relation_rows["audit.events"] == 12_000  # table sizes, for "large table"
     outcome = api.captured_report(project, api.save_capture(project, window))
     (result,) = outcome.run.results
     assert result.plan is not None and result.plan.root.node_type == "Aggregate"

@@ -170,3 +170,24 @@ def test_pev2_disagreement_initplan_buffers_stay_with_the_evaluating_gather() ->
     assert gather.raw["Params Evaluated"] == ["$2"]
     assert _shared(gather) == 0
     assert gather.exclusive_time == pytest.approx(17.866 - 0.381 - 5.858, abs=1e-3)
+
+
+def test_pev2_disagreement_subplan_blocks_belong_to_the_subplan() -> None:
+    """On purpose unlike PEV2, which (as issue 12's node-by-node comparison found) never takes
+    a SubPlan's blocks off the node that ran it: the Gather's 560 blocks include the SubPlan's
+    400 (run in the leader, once per output row) and the workers' 160. devdb gives the Gather
+    560 - 160 - 400 = 0 own blocks, so no block is counted on two nodes."""
+    gather, outer, sub = plan("pg15_gather_subplan").nodes()
+    assert _shared(gather) == 0 and _shared(outer) == 160 and _shared(sub) == 400
+    assert gather.buffers["shared_hit"] + gather.buffers["shared_read"] == 560
+
+
+@pytest.mark.parametrize("version", ["pg15", "pg18"])
+def test_pev2_disagreement_cte_blocks_belong_to_the_cte(version: str) -> None:
+    """On purpose unlike PEV2 (it leaves a CTE's blocks on the CTE Scan that pulled the rows):
+    the CTE Scan's 160 inclusive blocks are the CTE's Seq Scan's, read while the scan pulled
+    rows; devdb charges them to the CTE's Seq Scan and leaves the CTE Scan 0 of its own."""
+    root, cte_seq_scan, cte_scan = plan(f"{version}_cte_filter").nodes()
+    assert cte_scan.node_type == "CTE Scan" and cte_seq_scan.subplan_name == "CTE e"
+    assert cte_scan.buffers["shared_hit"] + cte_scan.buffers["shared_read"] == 160
+    assert (_shared(root), _shared(cte_seq_scan), _shared(cte_scan)) == (0, 160, 0)
