@@ -9,7 +9,8 @@ Fixtures for a team's own test suite:
   per worker, reused test after test.
 - ``fresh_db``: a connection to a brand-new database cloned from the same template (a file copy,
   milliseconds), dropped after the test: for tests that need real commits, DDL, or several
-  connections. A worker thread clones the next one while the test runs and drops used ones.
+  connections. Worker threads clone the next ones (and open their connections) while the test
+  runs, and drop used ones.
   ``fresh_database`` gives its ``ConnInfo`` (``.url(show_password=True)``).
 - ``devdb_session``: the session behind them; it starts the project's server (``db.up``) when
   nothing answers, and builds the template once (under an advisory lock, so xdist workers build it
@@ -44,6 +45,7 @@ PREFIX = "devdb_test_"
 SAVEPOINT = "devdb_test"
 _FRESH = pytest.StashKey["str"]()
 _FAILED = pytest.StashKey[bool]()
+_CONN = pytest.StashKey[Any]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -170,9 +172,14 @@ def fresh_database(
     devdb_session: DevdbSession, request: pytest.FixtureRequest
 ) -> Iterator[ConnInfo]:
     """A brand-new database cloned from the test template, dropped after the test."""
-    info = devdb_session.pool().take()
-    name = info.dbname
+    ready = devdb_session.pool().take()
+    info, name = ready.info, ready.info.dbname
     request.node.stash[_FRESH] = name
+    if ready.conn is not None:  # opened ahead of time, for fresh_db; closed when not asked for
+        if "fresh_db" in request.fixturenames:
+            request.node.stash[_CONN] = ready.conn
+        else:
+            ready.conn.close()
     yield info
     if devdb_session.keep_failed and request.node.stash.get(_FAILED, False):
         devdb_session.keep(name, request.node.nodeid)
@@ -181,11 +188,13 @@ def fresh_database(
 
 
 @pytest.fixture
-def fresh_db(fresh_database: ConnInfo) -> Iterator[psycopg.Connection[Any]]:
+def fresh_db(
+    fresh_database: ConnInfo, request: pytest.FixtureRequest
+) -> Iterator[psycopg.Connection[Any]]:
     """A psycopg connection to a brand-new database (real commits and DDL allowed)."""
     from devdb.database import connect
 
-    conn = connect(fresh_database)
+    conn = request.node.stash.get(_CONN, None) or connect(fresh_database)
     try:
         yield conn
     finally:

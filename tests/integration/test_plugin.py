@@ -60,6 +60,16 @@ def test_fresh_db_allows_ddl_and_real_commits(fresh_db, fresh_database, n):
         assert other.execute("SELECT count(*) FROM public.t").fetchone() == (1,)
 
 
+def test_fresh_database_alone_has_no_session_open_on_it(fresh_database):
+    # the pool opens a connection ahead of time for fresh_db; without fresh_db it is closed
+    with psycopg.connect(fresh_database.url(show_password=True)) as conn:
+        others = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    assert others == (0,)
+
+
 def test_each_worker_has_its_own_databases(db_conn, fresh_database):
     worker = os.environ["PYTEST_XDIST_WORKER"]
     assert f"_{worker}_" in db_conn.info.dbname
@@ -137,7 +147,7 @@ def test_plugin_fixtures_in_parallel_with_xdist(sample: tuple[Settings, dict[str
 
     run = _pytest(settings.root, env, "-n", "2", "tests/test_sample.py")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert "15 passed, 1 skipped" in run.stdout
+    assert "16 passed, 1 skipped" in run.stdout
     assert NativeBackend(settings).status().running  # the plugin started the server itself
     assert _test_databases(settings) == []  # every test database was dropped
 
