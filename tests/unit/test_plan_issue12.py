@@ -157,14 +157,12 @@ def test_processes_per_node_below_a_gather() -> None:
 
 
 def test_pev2_disagreement_initplan_buffers_stay_with_the_evaluating_gather() -> None:
-    """devdb and PEV2 disagree here on purpose. PEV2's PlanService subtracts only a node's
-    direct children (InitPlans included) from it and never moves an InitPlan's cost to the node
-    that evaluated it, so its exclusive figures put the InitPlan's blocks on the top Aggregate
-    (which read none: its exclusive blocks would be 320 - 160 - 160 = 0 either way, but its time
-    would be 17.923 - 17.866 - 5.858 < 0, clamped) and leave them inside the Gather (320 - 160 =
-    160 blocks the Gather never read itself). PostgreSQL evaluated the InitPlan in the Gather
-    (``Params Evaluated: $2``), so devdb takes it out there: the Gather's own blocks are 0 and
-    every block is counted once."""
+    """devdb and PEV2 disagree here on purpose (tests/integration/test_plan_pev2.py runs PEV2's
+    PlanService on this very plan): PEV2 takes the InitPlan's time off the deepest node naming
+    its parameter (the Seq Scan, which goes to 0.306 - 5.858 < 0 ms) and leaves its 160 blocks
+    on the Gather as the Gather's own. PostgreSQL evaluated the InitPlan in the Gather
+    (``Params Evaluated: $2``), before starting the workers, so devdb takes both time and blocks
+    off the Gather: its own blocks are 0 and every block is counted once."""
     p = plan("pg15_gather_initplan")
     gather = p.nodes()[5]
     assert gather.raw["Params Evaluated"] == ["$2"]
@@ -173,8 +171,8 @@ def test_pev2_disagreement_initplan_buffers_stay_with_the_evaluating_gather() ->
 
 
 def test_pev2_disagreement_subplan_blocks_belong_to_the_subplan() -> None:
-    """On purpose unlike PEV2, which (as issue 12's node-by-node comparison found) never takes
-    a SubPlan's blocks off the node that ran it: the Gather's 560 blocks include the SubPlan's
+    """On purpose unlike PEV2, which never takes a SubPlan's blocks off the node that ran it
+    (test_plan_pev2.py shows it): the Gather's 560 blocks include the SubPlan's
     400 (run in the leader, once per output row) and the workers' 160. devdb gives the Gather
     560 - 160 - 400 = 0 own blocks, so no block is counted on two nodes."""
     gather, outer, sub = plan("pg15_gather_subplan").nodes()
@@ -184,7 +182,8 @@ def test_pev2_disagreement_subplan_blocks_belong_to_the_subplan() -> None:
 
 @pytest.mark.parametrize("version", ["pg15", "pg18"])
 def test_pev2_disagreement_cte_blocks_belong_to_the_cte(version: str) -> None:
-    """On purpose unlike PEV2 (it leaves a CTE's blocks on the CTE Scan that pulled the rows):
+    """On purpose unlike PEV2 (it leaves a CTE's blocks on the CTE Scan that pulled the rows,
+    as test_plan_pev2.py shows):
     the CTE Scan's 160 inclusive blocks are the CTE's Seq Scan's, read while the scan pulled
     rows; devdb charges them to the CTE's Seq Scan and leaves the CTE Scan 0 of its own."""
     root, cte_seq_scan, cte_scan = plan(f"{version}_cte_filter").nodes()
