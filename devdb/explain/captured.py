@@ -59,7 +59,8 @@ def statement_doc(stmt: Statement) -> dict[str, Any]:
         "executions_logged": len(stmt.plans),
         "shapes": shapes,
         "slowest_ms": slowest.duration_ms,
-        "plan": slowest.document,
+        # The logged text carries the execution's constants; keep the normalised ($1) text.
+        "plan": {**slowest.document, "Query Text": stmt.text},
     }
 
 

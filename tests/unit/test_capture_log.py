@@ -72,6 +72,12 @@ def test_a_statement_keeps_its_slowest_plan_and_every_shape() -> None:
     assert len(s["shapes"]) == 1  # both executions: Aggregate over a Seq Scan
 
 
+def test_the_kept_plan_has_the_normalised_text_not_the_logged_constants() -> None:
+    s = doc_of("pg18", slice(1, 2))  # logged as ... action = 'invoice.paid'
+    assert s["plan"]["Query Text"] == "select count(*) from audit.events where action = $1"
+    assert "invoice.paid" not in s["plan"]["Query Text"]
+
+
 def baseline_of(doc: dict[str, Any]) -> dict[str, Any]:
     scans = large_seq_scans(parse_plan(doc["plan"]), {})
     return {"statements": {doc["key"]: {"shapes": dict(doc["shapes"]), "large_seq_scans": scans}}}
