@@ -183,17 +183,18 @@ GOOSE_COPY = (
     "COPY public.django_content_type (id, app_label, model) FROM stdin;\n"
     "1\tadmin\tlogentry\n2\tauth\tpermission\n\\.\n-- +goose StatementEnd\n"
 )
-GOOSE_PLPGSQL = """
--- +goose Up
--- +goose StatementBegin
-CREATE OR REPLACE FUNCTION update_updated_at_column()
+UPDATED_AT_FN = """CREATE OR REPLACE FUNCTION update_updated_at_column()
 RETURNS TRIGGER AS $$
 BEGIN
     NEW.updated_at = now();
     RETURN NEW;
 END;
 $$ language 'plpgsql';
--- +goose StatementEnd
+"""  # both goose plpgsql cases share it
+GOOSE_PLPGSQL = f"""
+-- +goose Up
+-- +goose StatementBegin
+{UPDATED_AT_FN}-- +goose StatementEnd
 -- +goose StatementBegin
 CREATE TRIGGER update_properties_updated_at BEFORE UPDATE ON properties FOR EACH ROW EXECUTE PROCEDURE  update_updated_at_column();
 -- +goose StatementEnd
@@ -206,17 +207,10 @@ DROP TRIGGER update_properties_updated_at
 DROP FUNCTION update_updated_at_column()
 -- +goose StatementEnd
 """  # noqa: E501
-GOOSE_PLPGSQL_MIXED = """
+GOOSE_PLPGSQL_MIXED = f"""
 -- +goose Up
 -- +goose StatementBegin
-CREATE OR REPLACE FUNCTION update_updated_at_column()
-RETURNS TRIGGER AS $$
-BEGIN
-    NEW.updated_at = now();
-    RETURN NEW;
-END;
-$$ language 'plpgsql';
--- +goose StatementEnd
+{UPDATED_AT_FN}-- +goose StatementEnd
 
 CREATE TRIGGER update_properties_updated_at
 BEFORE UPDATE
