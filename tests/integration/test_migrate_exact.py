@@ -196,3 +196,19 @@ def test_a_failing_down_is_reported_as_a_down(project: Settings, scratch_db: Con
     assert any("Down section was rolled back" in d for d in err.details)
     assert "`invoke db.migrate.down`" in err.hint and "Down section of 1_a.sql" in err.hint
     assert scalar(scratch_db, "SELECT count(*) FROM devdb.schema_migrations") == 1
+
+
+def test_an_error_inside_begin_atomic_points_at_its_file_position(
+    project: Settings, scratch_db: ConnInfo
+) -> None:
+    from devdb.errors import MigrationFailed
+
+    (project.migrations_dir / "1_atomic.sql").write_text(
+        "\n\n-- +migrate Up\nSELECT 1;\n"
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\n"
+        "  SELECT count(*) FROM missing_table;\nEND;\n"
+    )
+    with pytest.raises(MigrationFailed) as caught:
+        migrate(project, scratch_db)
+    assert caught.value.message.startswith("1_atomic.sql:8:24: ")  # where missing_table starts
+    assert 'relation "missing_table" does not exist' in caught.value.message
