@@ -18,7 +18,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-CANDIDATE = re.compile(r"^[ \t]*--[ \t]*(?:\+[ \t]*(?:migrate|goose)|migrate:)", re.I | re.M)
+CANDIDATE = re.compile(
+    r"^[ \t]*--[ \t]*(?:\+[ \t]*(?:migrate|goose)|migrate:[ \t]*(?:up|down)\b)", re.I | re.M
+)
 SQL_MIGRATE_PREFIX = "-- +migrate "
 SQL_MIGRATE_COMMANDS = ("Up", "Down", "StatementBegin", "StatementEnd")
 GOOSE = re.compile(r"^--\s*\+goose\b(.*)$", re.I)
@@ -60,7 +62,7 @@ def detect(text: str) -> str | None:
     line = _line_at(text, match.start())
     if re.match(r"^[ \t]*--[ \t]*migrate:", line, re.I):
         return "dbmate"
-    return "goose" if re.search(r"goose", line, re.I) else "sql-migrate"
+    return "goose" if re.match(r"^[ \t]*--[ \t]*\+[ \t]*goose", line, re.I) else "sql-migrate"
 
 
 def markers(text: str, fmt: str) -> list[Marker]:
@@ -169,7 +171,7 @@ def _goose(line: str) -> tuple[str, bool]:
 def _dbmate(line: str) -> tuple[str, bool]:
     match = DBMATE.match(line)
     if match is None:
-        if re.match(r"^\s*--\s*migrate:", line, re.I):
+        if re.match(r"^\s*--\s*migrate:\s*(up|down)", line, re.I):
             raise MarkerError(
                 f"malformed dbmate directive {line!r}",
                 "Write `-- migrate:up` and `-- migrate:down` (lower case, at the start of the "

@@ -236,3 +236,11 @@ def test_remembered_splits_give_the_same_migrations(tmp_path: Path) -> None:
     (folder / "1_a.sql").write_text("-- +migrate Up\nSELECT 1\n")  # a changed byte: parsed again
     with pytest.raises(MigrationParseError, match="terminating semicolon"):
         load_migrations(settings)
+
+
+def test_a_comment_that_mentions_migrate_is_only_a_comment() -> None:
+    m = parse(
+        "-- migrate: this file was moved from goose\n-- +migrate Up\n"
+        "-- migrate:later is not a marker either\nSELECT 1;\n"
+    )
+    assert m.format == "sql-migrate" and sqls(m) == ["SELECT 1;"]
