@@ -31,11 +31,26 @@ WHERE t.oid = to_regclass(%s)
 """
 
 
+INDEXES_OF = """
+SELECT format('%%I.%%I', n.nspname, c.relname) FROM pg_index i
+JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE i.indrelid = to_regclass(%s)
+"""
+# Invalid indexes on the table defined like the one just created, names aside.
+TWINS = """
+SELECT format('%%I.%%I', n.nspname, c.relname) FROM pg_index i
+JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE i.indrelid = to_regclass(%s) AND NOT i.indisvalid
+  AND regexp_replace(pg_get_indexdef(i.indexrelid), ' INDEX \\S+ ON ', ' INDEX ON ')
+    = regexp_replace(pg_get_indexdef(to_regclass(%s)), ' INDEX \\S+ ON ', ' INDEX ON ')
+"""
+
+
 @dataclass(frozen=True)
 class ConcurrentIndex:
     """What one ``CREATE INDEX CONCURRENTLY`` statement creates."""
 
-    name: str
+    name: str  # empty: PostgreSQL chooses the name
     table: str  # as to_regclass reads it: quoted identifiers, schema-qualified when written so
 
 
@@ -51,13 +66,38 @@ def concurrent_index(sql: str) -> ConcurrentIndex | None:
     except (ParseError, ValueError):
         return None  # the server will report it
     stmt = raw.stmt
-    if not isinstance(stmt, ast.IndexStmt) or not stmt.idxname or stmt.relation is None:
+    if not isinstance(stmt, ast.IndexStmt) or stmt.relation is None:
         return None
     rel = stmt.relation
     table = _quote(rel.relname or "")
     if rel.schemaname:
         table = f"{_quote(rel.schemaname)}.{table}"
-    return ConcurrentIndex(str(stmt.idxname), table)
+    return ConcurrentIndex(str(stmt.idxname or ""), table)
+
+
+def execute(conn: Conn, sql: str) -> ConcurrentIndex | None:
+    """Run one statement. Before a named ``CREATE INDEX CONCURRENTLY``, drop the invalid index
+    of that name an interrupted run left; after an unnamed one (its name chosen anew, ``_idx1``),
+    drop invalid indexes of the same definition on the table. Returns the named index."""
+    target = concurrent_index(sql)
+    if target is None:
+        conn.execute(sql)
+        return None
+    if target.name:
+        drop_leftover(conn, target)
+        conn.execute(sql)
+        return target
+    before = _names(conn, target.table)
+    conn.execute(sql)
+    for created in _names(conn, target.table) - before:
+        for twin in conn.execute(TWINS, (target.table, created)).fetchall():
+            conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {twin[0]}")
+    return None
+
+
+def _names(conn: Conn, table: str) -> set[str]:
+    rows = conn.execute(INDEXES_OF, (table,)).fetchall()
+    return {str(r[0]) for r in rows}
 
 
 def _quote(name: str) -> str:

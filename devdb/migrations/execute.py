@@ -119,19 +119,27 @@ def _run_autocommit(conn: Conn, m: Migration, section: Section) -> None:
     conn.execute(START_SQL)
     built: list[concurrent.ConcurrentIndex] = []
     for index, stmt in enumerate(section.statements):
-        target = concurrent.concurrent_index(stmt.sql)
         is_concurrent = bool(concurrent.CONCURRENT_INDEX.match(stmt.sql))
         invalid_before: set[str] = set()
         try:
-            if target is not None:
-                concurrent.drop_leftover(conn, target)
-                built.append(target)
             invalid_before = _invalid_indexes(conn) if is_concurrent else set()
-            conn.execute(stmt.sql)
+            target = concurrent.execute(conn, stmt.sql)
+            if target is not None:
+                built.append(target)
         except psycopg.Error as exc:
-            left = sorted(_invalid_indexes(conn) - invalid_before) if is_concurrent else []
+            left = _left_invalid(conn, stmt.sql, invalid_before) if is_concurrent else []
             raise failure(m, section, stmt, exc, done=index, invalid=left) from exc
     concurrent.require_valid(conn, built, m.filename)
+
+
+def _left_invalid(conn: Conn, sql: str, before: set[str]) -> list[str]:
+    """Invalid indexes the failed statement left (its own named one too, if rebuilt invalid)."""
+    left = _invalid_indexes(conn) - before
+    target = concurrent.concurrent_index(sql)
+    found = concurrent.state(conn, target) if target and target.name else None
+    if found and not found[1]:
+        left.add(found[0])
+    return sorted(left)
 
 
 def _invalid_indexes(conn: Conn) -> set[str]:

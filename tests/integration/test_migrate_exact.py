@@ -212,3 +212,21 @@ def test_an_error_inside_begin_atomic_points_at_its_file_position(
         migrate(project, scratch_db)
     assert caught.value.message.startswith("1_atomic.sql:8:24: ")  # where missing_table starts
     assert 'relation "missing_table" does not exist' in caught.value.message
+
+
+def test_an_unnamed_concurrent_index_rebuilt_leaves_no_invalid_twin(
+    project: Settings, scratch_db: ConnInfo
+) -> None:
+    _invalid_index(scratch_db)  # t_a_key, invalid; an unnamed rerun would build t_a_idx
+    with connect(scratch_db, autocommit=True) as conn:
+        conn.execute("ALTER INDEX t_a_key RENAME TO t_a_idx")
+    write(
+        project,
+        "20250101000100_idx.sql",
+        "CREATE UNIQUE INDEX CONCURRENTLY ON t (a);",
+        "DROP INDEX CONCURRENTLY t_a_idx1;",
+        opts=" notransaction",
+    )
+    assert migrate(project, scratch_db) == ["20250101000100"]
+    rows = "SELECT string_agg(indexrelid::regclass || ':' || indisvalid, ',') FROM pg_index "
+    assert scalar(scratch_db, rows + "WHERE indrelid = 't'::regclass") == "t_a_idx1:true"
