@@ -18,7 +18,7 @@ from typing import Any
 
 from devdb.migrations.parse import Migration, Section, Source, Statement, checksum, parse_text
 
-VERSION = "2"  # bump when splitting changes, so older entries are ignored
+VERSION = "3"  # bump when splitting changes, so older entries are ignored
 NAME = "migration-splits.json"
 
 

@@ -223,7 +223,7 @@ def _section(source: Source, plan: Plan, fmt: str, path: Path) -> Section:
 
 
 def _block(source: Source, begin: int, end: int) -> list[Statement]:
-    start = skip_noise(source.text, begin, end)
+    start = skip_noise(source.text, begin, end, blocks=False)  # as psql: /* */ is sent
     stop = len(source.text[start:end].rstrip()) + start
     return [Statement(source.text[start:stop], start, source)] if start < stop else []
 

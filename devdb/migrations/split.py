@@ -53,12 +53,29 @@ def split(text: str, *, std_strings: bool = True) -> Split:
     except parser.ParseError:
         return _scanner_split(view)
     spans: list[tuple[int, int]] = []
+    previous = 0
     for piece in slices:
+        start = psql_start(view, previous, piece.start)
         end = terminator(view, piece.stop)
         if end is None:  # only the last statement can lack its semicolon
-            return Split(spans, (piece.start, piece.stop))
-        spans.append((piece.start, end))
+            return Split(spans, (start, piece.stop))
+        spans.append((start, end))
+        previous = end
     return Split(spans, None)
+
+
+def psql_start(text: str, begin: int, first_token: int) -> int:
+    """Where psql starts sending the statement whose first token is at ``first_token``: leading
+    whitespace and ``--`` comments are not sent, a leading ``/* */`` comment is (unless an empty
+    statement's ``;`` lies between)."""
+    pos = begin
+    while True:
+        pos = skip_noise(text, pos, first_token, blocks=False)
+        if pos < first_token and text[pos] == ";":
+            pos += 1
+            continue
+        break
+    return pos if ";" not in text[pos:first_token] else first_token
 
 
 def escaped_view(text: str) -> str:
@@ -100,8 +117,9 @@ def terminator(text: str, pos: int) -> int | None:
     return pos + 1 if pos < len(text) and text[pos] == ";" else None
 
 
-def skip_noise(text: str, pos: int, end: int | None = None) -> int:
-    """The first offset from ``pos`` (before ``end``) that is not whitespace or a comment."""
+def skip_noise(text: str, pos: int, end: int | None = None, *, blocks: bool = True) -> int:
+    """The first offset from ``pos`` (before ``end``) that is not whitespace or a comment (a
+    ``--`` comment only, without ``blocks``)."""
     n = len(text) if end is None else end
     while pos < n:
         if text[pos].isspace():
@@ -109,7 +127,7 @@ def skip_noise(text: str, pos: int, end: int | None = None) -> int:
         elif text.startswith("--", pos):
             nl = text.find("\n", pos)
             pos = n if nl < 0 else nl + 1
-        elif text.startswith("/*", pos):
+        elif blocks and text.startswith("/*", pos):
             pos = _block_comment_end(text, pos)
         else:
             break
@@ -149,9 +167,6 @@ class _PsqlState:
             self.begins -= 1
 
 
-COMMENTS = {"SQL_COMMENT", "C_COMMENT"}
-
-
 def _scanner_split(text: str) -> Split:
     from pglast import parser
 
@@ -163,12 +178,15 @@ def _scanner_split(text: str) -> Split:
     start: int | None = None
     state = _PsqlState()
     last = 0
+    code = False
     for tok in tokens:
-        if tok.name in COMMENTS:
+        if tok.name == "SQL_COMMENT":
             continue
-        last = tok.end + 1
-        if start is None:
-            start, state = tok.start, _PsqlState()
+        if start is None:  # psql sends a leading /* */ comment with its statement
+            start, state, code = tok.start, _PsqlState(), False
+        if tok.name == "C_COMMENT":
+            continue
+        last, code = tok.end + 1, True
         if tok.name == "ASCII_59" and not state.parens and not state.begins:
             spans.append((start, last))
             start = None
@@ -178,7 +196,7 @@ def _scanner_split(text: str) -> Split:
             state.parens = max(state.parens - 1, 0)
         elif text[tok.start].isalpha() or text[tok.start] == "_":
             state.word(text[tok.start : last])
-    return Split(spans, None if start is None else (start, last))
+    return Split(spans, (start, last) if start is not None and code else None)
 
 
 def _unclosed(exc: Exception) -> Unclosed:

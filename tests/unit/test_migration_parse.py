@@ -207,7 +207,8 @@ def test_duplicate_versions_are_rejected(tmp_path: Path) -> None:
         load_migrations(settings)
 
 
-def test_leading_comments_are_not_part_of_the_statement() -> None:
-    m = parse("-- +migrate Up\nSELECT 1; /* a /* nested */ one */\n--x\nSELECT 2;\n")
-    assert sqls(m) == ["SELECT 1;", "SELECT 2;"]
-    assert m.up.statements[1].line == 4
+def test_leading_comments_are_sent_as_psql_sends_them() -> None:
+    """psql drops leading whitespace and ``--`` comments, and sends a leading block comment."""
+    m = parse("-- +migrate Up\n-- a\nSELECT 1; /* a /* nested */ one */\n--x\nSELECT 2;\n")
+    assert sqls(m) == ["SELECT 1;", "/* a /* nested */ one */\n--x\nSELECT 2;"]
+    assert [s.line for s in m.up.statements] == [3, 3]

@@ -1,11 +1,12 @@
 """The parser test cases of sql-migrate and goose, ported with the outcome each upstream expects.
 
-Sources (MIT licence both; cases rewritten here, not copied as files):
+Sources (MIT licence both; cases rewritten here, except goose's golden files, kept as they are):
 - rubenv/sql-migrate, ``sqlparse/sqlparse_test.go``: TestSemicolons, TestSplitStatements,
   TestIntentionallyBadStatements, TestJustComment (TestCustomTerminator is for MSSQL ``GO``
   lines, which PostgreSQL has no use for).
 - pressly/goose, ``internal/sqlparser/parser_test.go``: TestSemicolons, TestSplitStatements,
-  TestParsingErrors, Test_extractAnnotation (ENVSUB cases: devdb refuses substitution).
+  TestParsingErrors, Test_extractAnnotation, TestValidUp (its testdata in
+  tests/fixtures/goose-sqlparser; ENVSUB cases are left out: devdb refuses substitution).
 
 Where devdb differs on purpose, the test says so.
 """
@@ -301,3 +302,16 @@ def test_goose_extract_annotation(line: str, kind: str | None) -> None:
             classify(line, "goose")
     else:
         assert classify(line, "goose")[0] == kind
+
+
+GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "goose-sqlparser"
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in GOLDEN.glob("test*")))
+def test_goose_valid_up_statements_equal_goose_goldens(case: str) -> None:
+    """goose's TestValidUp: every statement byte-identical to goose's golden file (leading
+    ``--`` comments dropped, a leading block comment kept: what psql sends too)."""
+    folder = GOLDEN / case
+    m = parse_text((folder / "input.sql").read_text(), NAME)
+    goldens = sorted(folder.glob("*.up.golden.sql"))
+    assert [s.sql for s in m.up.statements] == [g.read_text() for g in goldens]
