@@ -50,12 +50,24 @@ def full(disk: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setti
     with connect(info.for_database("postgres"), autocommit=True) as conn:
         conn.execute("CHECKPOINT")
     balloon = disk / "balloon"
-    stat = os.statvfs(disk)
-    with balloon.open("wb") as fh:
-        os.posix_fallocate(fh.fileno(), 0, stat.f_bavail * stat.f_frsize - KEEP_FREE)
+    fill(balloon, KEEP_FREE)
     yield settings
     balloon.unlink(missing_ok=True)
     NativeBackend(settings).remove()
+
+
+def fill(balloon: Path, leave: int) -> None:
+    """Grow ``balloon`` until the disk is full, then give back ``leave`` bytes (the server
+    writes meanwhile, so the free space is found by filling, not computed once)."""
+    size, step = 0, 16 * 1024 * 1024
+    with balloon.open("wb") as fh:
+        while step >= 4096:
+            try:
+                os.posix_fallocate(fh.fileno(), size, step)
+                size += step
+            except OSError:
+                step //= 2
+        fh.truncate(max(0, size - leave))
 
 
 def _invoke(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -104,9 +116,7 @@ def test_a_full_disk_changes_nothing_and_says_where(full: Settings, args: tuple[
 
 
 def test_a_dump_into_a_full_folder_names_it(full: Settings, disk: Path) -> None:
-    stat = os.statvfs(disk)
-    with (disk / "balloon2").open("wb") as fh:  # not even the dump's 6 kB fit
-        os.posix_fallocate(fh.fileno(), 0, stat.f_bavail * stat.f_frsize - 1024)
+    fill(disk / "balloon2", 1024)  # not even the dump's 6 kB fit
     try:
         error = _one_error(_invoke(full, "db.dump", str(disk / "out.dump")))
     finally:

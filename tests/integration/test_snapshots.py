@@ -142,6 +142,33 @@ def test_load_refuses_a_file_that_is_not_a_dump(
     assert content_digest(db) == before
 
 
+def test_a_truncated_dump_is_refused_and_the_database_untouched(
+    db: ConnInfo, native_server: tuple[Settings, ConnInfo], tmp_path: Path
+) -> None:
+    """The table of contents is intact, the data is cut: pg_restore fails on the temporary
+    database, and the project database is never replaced (it used to be: 0 rows, exit 0)."""
+    with connect(db, autocommit=True) as conn:  # enough data that cutting the file cuts it
+        conn.execute(
+            "INSERT INTO items SELECT g, repeat(md5(g::text), 8) FROM "
+            "generate_series(1000, 20000) g"
+        )
+    path = tmp_path / "state.dump"
+    pgdump.dump(native_server[0], db, path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    _change(db)
+    before = content_digest(db)
+    with pytest.raises(SnapshotError, match="pg_restore could not load") as caught:
+        pgdump.load(native_server[0], db, path)
+    assert "was not touched" in caught.value.message
+    assert content_digest(db) == before
+    with dbops.admin_connect(db) as conn:
+        left = conn.execute(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (names.TMP_PREFIX,)
+        ).fetchall()
+    assert left == []
+
+
 def test_snapshot_tasks_from_the_command_line(db: ConnInfo, tmp_path: Path) -> None:
     (tmp_path / "tasks.py").write_text("from devdb.tasks import ns\nnamespace = ns\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
