@@ -23,6 +23,8 @@ from urllib.parse import quote
 from devdb.errors import ConfigError
 from devdb.redact import MASK, mask_text
 
+_FIELDS = frozenset({"host", "port", "user", "password", "dbname"})
+
 # libpq parameters a PG* variable could otherwise set behind devdb's back, with the value that
 # means "libpq's default" (an empty value counts as given, so the variable is not read).
 PINNED = {
@@ -92,6 +94,22 @@ class ConnInfo:
         for keyword, value in PINNED.items():
             kw.setdefault(keyword, value)
         return kw
+
+    @classmethod
+    def from_kwargs(cls, kw: Mapping[str, Any]) -> ConnInfo:
+        """The inverse of ``kwargs()`` (for a ConnInfo sent to another process as JSON)."""
+        ports = str(kw["port"])
+        rest = {k: str(v) for k, v in kw.items() if k not in _FIELDS}
+        if "," in ports:
+            rest["port"] = ports
+        return cls(
+            str(kw.get("host", "")),
+            int(ports.split(",", maxsplit=1)[0]),
+            str(kw["user"]),
+            kw.get("password"),
+            str(kw["dbname"]),
+            tuple(rest.items()),
+        )
 
     def libpq_env(self) -> dict[str, str]:
         """The PG* variables that say exactly what ``kwargs()`` says, for psql and pg_dump."""

@@ -152,7 +152,7 @@ def _main() -> None:
     """The background process: read {conninfo, source} from stdin, make the spare, exit."""
     data = json.loads(sys.stdin.read())
     kw = data["conninfo"]
-    info = ConnInfo(kw["host"], int(kw["port"]), kw["user"], kw.get("password"), kw["dbname"])
+    info = ConnInfo.from_kwargs(kw)  # every parameter, sslmode & co included
     with admin_connect(info) as conn:
         conn.execute("SELECT set_config('application_name', %s, false)", (APPLICATION,))
         drop_trash(conn)

@@ -119,3 +119,10 @@ def test_malformed_urls_never_show_a_character_of_the_password(url: str) -> None
     text = err.value.render()
     for i in range(len("Zq8xW3Kjvy") - 1):
         assert "Zq8xW3Kjvy"[i : i + 2] not in text, text
+
+
+def test_kwargs_round_trip_for_another_process() -> None:
+    info = parse_url("postgresql://u:pw@h1:5432,h2:5433/app?sslmode=require", environ={})
+    again = ConnInfo.from_kwargs(info.kwargs())
+    assert again.kwargs() == info.kwargs()
+    assert (again.host, again.port, again.dbname) == ("h1,h2", 5432, "app")
