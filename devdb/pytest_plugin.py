@@ -76,8 +76,12 @@ class DevdbSession:
     _shared: psycopg.Connection[Any] | None = None
     _pool: Pool | None = None
 
-    def new_name(self) -> str:
-        return f"{PREFIX}{self.worker}_{os.getpid()}_{next(self._counter)}"
+    def new_name(self, suffix: str = "") -> str:
+        """``devdb_test_<owner>_<worker>_<n>``: the owner (see devdb.copies.names) holds a lease
+        on the server while it runs, so leftovers of a run that died are found on any host."""
+        from devdb.copies.names import owner
+
+        return f"{PREFIX}{owner()}_{self.worker}_{suffix or next(self._counter)}"
 
     def clone(self, name: str) -> ConnInfo:
         from devdb.copies.dbops import clone_database
@@ -106,7 +110,7 @@ class DevdbSession:
     def shared_connection(self) -> psycopg.Connection[Any]:
         """The worker's ``db_conn`` connection (its database cloned on first use)."""
         if self._shared is None or self._shared.closed:
-            info = self.clone(f"{PREFIX}{self.worker}_{os.getpid()}_shared")
+            info = self.clone(self.new_name("shared"))
             self._shared = _savepoint_class().connect(**info.kwargs(application_name="devdb"))
         return self._shared
 
@@ -264,22 +268,28 @@ def _ensure_server(settings: Settings) -> ConnInfo:
 
 
 def _drop_leftovers(admin: psycopg.Connection[Any], conninfo: ConnInfo) -> None:
-    """Drop test databases of runs that died (their pid is gone); only on this machine's server,
-    where the pid means something. Databases kept by --devdb-keep-failed stay."""
+    """Drop test databases of runs that died: their owner's lease is free (any host), or, for
+    names of an older devdb (``<worker>_<pid>_<n>``), their pid is gone on this machine.
+    Databases kept by --devdb-keep-failed stay."""
     from devdb.copies.dbops import get_meta
+    from devdb.copies.names import owner_alive
     from devdb.database import drop_database
 
-    if not conninfo.is_loopback:
-        return
     rows = admin.execute(
         "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (PREFIX,)
     ).fetchall()
     for (name,) in rows:
         parts = str(name).removeprefix(PREFIX).split("_")
-        pid = int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else None
-        if pid is None or _pid_alive(pid) or get_meta(admin, name).get("kind") == "kept":
+        if len(parts) < 3 or get_meta(admin, name).get("kind") == "kept":
             continue
-        drop_database(admin, name)
+        if parts[0].startswith("h") and "p" in parts[0]:
+            alive = owner_alive(admin, parts[0])
+        elif parts[1].isdigit() and conninfo.is_loopback:
+            alive = _pid_alive(int(parts[1]))
+        else:
+            continue
+        if not alive:
+            drop_database(admin, name)
 
 
 def _pid_alive(pid: int) -> bool:

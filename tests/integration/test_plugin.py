@@ -95,6 +95,16 @@ def test_plugin_loads_nothing_heavy_without_its_fixtures(pytestconfig):
 """
 
 
+KILLED_TEST = """
+import os
+import signal
+
+
+def test_killed(db_conn, fresh_db):
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
 @pytest.fixture
 def sample(tmp_path: Path) -> Iterator[tuple[Settings, dict[str, str]]]:
     settings = make_project(tmp_path / "sample", with_demo=True)
@@ -176,6 +186,16 @@ def test_plugin_fixtures_in_parallel_with_xdist(sample: tuple[Settings, dict[str
     )
     assert dropped.returncode == 0, dropped.stderr
     assert kept in dropped.stderr
+    assert _test_databases(settings) == []
+
+    # A run killed mid-test leaves its databases; the next run drops them (the dead run's lease
+    # on the server is free), and nothing of a live run.
+    (settings.root / "tests" / "test_killed.py").write_text(KILLED_TEST)
+    killed = _pytest(settings.root, env, "-p", "no:xdist", "tests/test_killed.py")
+    assert killed.returncode == -9, killed.stdout[-3000:]
+    assert _test_databases(settings) != []
+    again = _pytest(settings.root, env, "-p", "no:xdist", "tests/test_sample.py", "-k", "seeded")
+    assert again.returncode == 0, again.stdout[-3000:]
     assert _test_databases(settings) == []
 
 
