@@ -251,8 +251,20 @@ class Generator:
                 # Python 3.12+ warns about fork() in a process with threads (pytest-xdist, say);
                 # the workers only compute and never touch locks the threads hold.
                 warnings.filterwarnings("ignore", "This process .* is multi-threaded")
-                self._pool = multiprocessing.get_context("fork").Pool(self.workers)
+                self._pool = multiprocessing.get_context("fork").Pool(
+                    self.workers, initializer=_quiet_worker
+                )
         return self._pool
+
+
+def _quiet_worker() -> None:
+    """Ctrl-C reaches the whole process group: the parent handles it (exit 130, one line), the
+    workers ignore it; SIGTERM, which the parent sends them when it stops the pool, ends them
+    silently (the parent's handler, inherited by fork, would print a traceback)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def prepare_pools(tables: Sequence[Table]) -> None:
