@@ -106,22 +106,23 @@ def status(settings: Settings) -> dict[str, Any]:
         **st.detail,
     }
     if st.running:
-        from devdb.database import server_version
-
         try:
-            doc["server_version"] = server_version(conninfo)
-            doc["copy_method"] = copy_method(settings, conninfo)
+            doc["server_version"], doc["copy_method"] = _version_and_copy_method(
+                settings, conninfo
+            )
         except ConnectionFailed as exc:
             doc["error"] = exc.message
     return doc
 
 
-def copy_method(settings: Settings, conninfo: ConnInfo) -> str:
-    """How template copies are made on this server (file_copy, clone or copy)."""
+def _version_and_copy_method(settings: Settings, conninfo: ConnInfo) -> tuple[str, str]:
+    """The server's version, and how template copies are made there (file_copy, clone or
+    copy): one connection for both (a login is most of db.status's time)."""
     from devdb.copies.clone import in_use
 
     with connect(conninfo.for_database(ADMIN_DB), autocommit=True) as conn:
-        return in_use(settings, conn)
+        row = conn.execute("SHOW server_version").fetchone()
+        return (str(row[0]) if row else ""), in_use(settings, conn)
 
 
 def url(settings: Settings, *, database: str | None = None, role: str | None = None) -> str:
