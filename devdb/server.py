@@ -107,9 +107,7 @@ def status(settings: Settings) -> dict[str, Any]:
     }
     if st.running:
         try:
-            doc["server_version"], doc["copy_method"] = _version_and_copy_method(
-                settings, conninfo
-            )
+            doc["server_version"], doc["copy_method"] = _version_and_copy_method(settings, conninfo)
         except ConnectionFailed as exc:
             doc["error"] = exc.message
     return doc
