@@ -104,3 +104,9 @@ def confirm_drop(database: str, *, action: str, yes: bool, detail: str = "") -> 
             f"{action} not done: database {database!r} was left untouched ({no_answer()})",
             "Pass --yes to skip the question.",
         )
+
+
+def require_yes(question: str, *, yes: bool, refused: str) -> None:
+    """Ask ``question``; on no, a ``GuardError`` "<refused> (you answered no | no terminal)"."""
+    if not confirm(question, yes=yes):
+        raise GuardError(f"{refused} ({no_answer()})", "Pass --yes to skip the question.")

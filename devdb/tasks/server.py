@@ -105,9 +105,8 @@ def destroy(
 ) -> None:
     """Remove the server and ALL its data (container and volume, or native cluster)."""
     from devdb import server
-    from devdb.errors import GuardError
-    from devdb.guard import require_owned
-    from devdb.output import confirm, info, no_answer
+    from devdb.guard import require_owned, require_yes
+    from devdb.output import info
 
     settings = settings_for(backend=backend)
     require_owned(settings, force=False, action="destroy the server")
@@ -116,12 +115,11 @@ def destroy(
     target = get_backend(settings, announce=False)
     what = {"docker": "container and volume", "native": f"cluster in {settings.state_dir}"}
     desc = what.get(target.name, "server")
-    if not confirm(
+    question = (
         f"Destroy the {target.name} {desc} of {settings.project!r}, database "
-        f"{settings.database!r} and all its data?",
-        yes=yes,
-    ):
-        raise GuardError(f"not destroyed ({no_answer()})", "Pass --yes to skip the question.")
+        f"{settings.database!r} and all its data?"
+    )
+    require_yes(question, yes=yes, refused="not destroyed")
     if not no_undo:
         from devdb.copies.pgdump import save_undo_file
 
@@ -138,11 +136,10 @@ def destroy(
 @exits
 def drop_kept(c: Context, yes: bool = False) -> None:
     """Drop the test databases `pytest --devdb-keep-failed` kept."""
-    from devdb.errors import GuardError
-    from devdb.guard import require_owned
+    from devdb.guard import require_owned, require_yes
     from devdb.keptdbs import drop_kept as drop
     from devdb.keptdbs import kept_databases
-    from devdb.output import confirm, info, no_answer
+    from devdb.output import info
     from devdb.server import owner_conninfo
 
     settings = settings_for()
@@ -154,8 +151,9 @@ def drop_kept(c: Context, yes: bool = False) -> None:
         return
     for name, test in kept:
         info(f"  {name}  (kept for {test})")
-    if not confirm(f"Drop these {len(kept)} kept test database(s)?", yes=yes):
-        raise GuardError(f"nothing dropped ({no_answer()})", "Pass --yes to skip the question.")
+    require_yes(
+        f"Drop these {len(kept)} kept test database(s)?", yes=yes, refused="nothing dropped"
+    )
     drop(conninfo, [name for name, _ in kept])
     info(f"dropped {len(kept)} kept test database(s)")
 
@@ -175,13 +173,13 @@ def upgrade(
     from pathlib import Path
 
     from devdb.backends import upgrade as upgrading
-    from devdb.errors import GuardError
-    from devdb.output import confirm, info, no_answer
+    from devdb.guard import require_yes
+    from devdb.output import info
 
     settings = settings_for(backend="native")
     if drop_old:
-        if not confirm("Delete the clusters and dumps earlier upgrades kept?", yes=yes):
-            raise GuardError(f"nothing deleted ({no_answer()})", "Pass --yes to skip the question.")
+        question = "Delete the clusters and dumps earlier upgrades kept?"
+        require_yes(question, yes=yes, refused="nothing deleted")
         for path in upgrading.drop_old(settings):
             info(f"deleted {path}")
         return
