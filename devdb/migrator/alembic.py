@@ -98,8 +98,7 @@ class AlembicMigrator(BaseMigrator):
     ) -> list[str]:
         self._no_sql_flags(dry_run, allow_out_of_order)
         done: list[str] = self._call(conninfo, "upgrade", to or "heads", progress)
-        if done:
-            refresh_grants(self.settings, conninfo)
+        refresh_grants(self.settings, conninfo)  # even when done looks empty: the tool knows best
         return done
 
     def status(self, conninfo: ConnInfo) -> list[dict[str, Any]]:

@@ -10,9 +10,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from devdb.conninfo import ConnInfo
+from devdb.conninfo import ConnInfo, parse_url
 from devdb.settings import Settings
 from tests.conftest import run_invoke
 from tests.integration.adopted import adopt, drop_templates, ok, query, run_plugin
@@ -51,6 +52,10 @@ def test_setup_reset_and_seeds_on_top(project: Settings, scratch_db: ConnInfo) -
     assert "Running upgrade c3a5b7c9d1e2 -> d4b6c8e0f2a3" in out  # Alembic's own log line
     assert query(scratch_db, "SELECT version_num FROM alembic_version") == [(HEAD,)]
     assert query(scratch_db, "SELECT count(*) FROM shop.orders") == [(6,)]  # test profile seeds
+    app = parse_url(run_invoke(project, "db.url", "--role", "app").stdout.strip())
+    assert query(app, "SELECT count(*) FROM shop.orders") == [(6,)]  # grants follow Alembic
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        query(app, "CREATE TABLE shop.not_yours (x int)")
 
     query(scratch_db, "DELETE FROM shop.orders; ALTER TABLE shop.customers ADD COLUMN junk int")
     before = _runs(project)
