@@ -60,7 +60,14 @@ class AlembicMigrator(BaseMigrator):
             raise ConfigError(f"{self.ini().name} has no script_location in [alembic]")
         folder = Path(location)
         folder = folder if folder.is_absolute() else self.ini().parent / folder
-        return [self.ini(), *files_under(folder)]
+        if folder.is_dir():
+            return [self.ini(), *files_under(folder)]
+        if self.settings.migrator_inputs:  # e.g. a package resource ("pkg:migrations")
+            return [self.ini()]
+        raise ConfigError(
+            f"{self.ini().name}'s script_location {location!r} is not a folder devdb can read",
+            "List the revision files in DEVDB_MIGRATOR_INPUTS (globs, e.g. app/versions/*.py).",
+        )
 
     def url(self, conninfo: ConnInfo) -> str:
         """The URL with the SQLAlchemy driver of alembic.ini's ``sqlalchemy.url`` (when it names

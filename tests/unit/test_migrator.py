@@ -148,3 +148,13 @@ def test_every_migrator_has_a_docs_page_the_readme_links() -> None:
         assert page.is_file(), page
         assert "## Worked example" in page.read_text()
         assert f"(docs/migrator-{name}.md)" in readme
+
+
+def test_an_unreadable_script_location_must_be_named(tmp_path: Path) -> None:
+    root = _copy("alembic_project", tmp_path / "proj")
+    ini = root / "alembic.ini"
+    ini.write_text(ini.read_text().replace("%(here)s/alembic", "shop.db:migrations"))
+    with pytest.raises(ConfigError, match="DEVDB_MIGRATOR_INPUTS"):
+        digest(_settings(root, DEVDB_MIGRATOR="alembic"))
+    named = _settings(root, DEVDB_MIGRATOR="alembic", DEVDB_MIGRATOR_INPUTS="alembic/versions/*.py")
+    assert digest(named)
