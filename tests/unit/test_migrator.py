@@ -154,7 +154,8 @@ def test_an_unreadable_script_location_must_be_named(tmp_path: Path) -> None:
     root = _copy("alembic_project", tmp_path / "proj")
     ini = root / "alembic.ini"
     ini.write_text(ini.read_text().replace("%(here)s/alembic", "shop.db:migrations"))
-    with pytest.raises(ConfigError, match="DEVDB_MIGRATOR_INPUTS"):
+    with pytest.raises(ConfigError, match="is not a folder devdb can read") as err:
         digest(_settings(root, DEVDB_MIGRATOR="alembic"))
+    assert "DEVDB_MIGRATOR_INPUTS" in err.value.hint
     named = _settings(root, DEVDB_MIGRATOR="alembic", DEVDB_MIGRATOR_INPUTS="alembic/versions/*.py")
     assert digest(named)
