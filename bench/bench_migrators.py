@@ -9,7 +9,8 @@ each test inserting a row and counting rows through a plain cursor, run with dev
 `django_db` (one test database), `--create-db` and `--reuse-db`. Figures: the
 wall time of the whole pytest process (total) and per test (the sum of the tests' setup, call
 and teardown from pytest's JUnit XML, divided by N). Like for like: `fresh_db` (a database of its
-own, real commits) against pytest-django's `transaction=True` (tables flushed after each test);
+own, real commits) against pytest-django's `transaction=True` (tables flushed after each test;
+`serialized_rollback` puts the data migration's rows back, as fresh_db's template has them);
 `db_conn` (rolled back) against `django_db`. `--create-db` includes Django's migrate.
 
 Alembic (tests/fixtures/alembic_project): `fresh_db`'s cost per test, as bench_reset measures
@@ -44,7 +45,7 @@ DJANGO_SUITE = """
 import pytest
 from django.db import connection
 
-@pytest.mark.django_db(transaction={transaction})
+@pytest.mark.django_db(transaction={transaction}, serialized_rollback={transaction})
 @pytest.mark.parametrize("n", range({n}))
 def test_django_db(n):
     with connection.cursor() as cur:
@@ -121,16 +122,16 @@ def django_side_by_side(root: Path, env: dict[str, str], url: str, n: int, runs:
             django_env, *theirs, "--create-db", rollback
         ),
         "pytest-django --reuse-db, django_db": repeat(django_env, *theirs, "--reuse-db", rollback),
-        "pytest-django --reuse-db, transaction=True": repeat(
+        "pytest-django --reuse-db, transaction=True (+serialized)": repeat(
             django_env, *theirs, "--reuse-db", transactional
         ),
     }
     print(f"\nDjango, {n} tests, one process each (median of {runs} runs; load {load()}):")
-    print(f"  {'':50} {'total':>9} {'per test':>10}")
+    print(f"  {'':58} {'total':>9} {'per test':>10}")
     for label, figures in rows.items():
         total = statistics.median(w for w, _ in figures)
         per_test = statistics.median(t for _, t in figures) / n
-        print(f"  {label:50} {total:8.2f}s {per_test * 1000:8.1f}ms")
+        print(f"  {label:58} {total:8.2f}s {per_test * 1000:8.1f}ms")
 
 
 def alembic_figures(root: Path, env: dict[str, str], n: int, runs: int) -> None:
