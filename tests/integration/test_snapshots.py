@@ -252,3 +252,30 @@ def test_restore_after_saving_again_under_the_same_name_gets_the_new_content(
     assert content_digest(db) == changed
     with dbops.admin_connect(db) as conn:
         dbops.drop(conn, spare.spare_name(snap))
+
+
+def test_the_sweep_drops_temporaries_of_dead_owners_only(db: ConnInfo) -> None:
+    """A temporary whose owner's lease nobody holds is dropped by the next command; one whose
+    owner is alive (here: another session holding its lease) stays. Databases an older devdb
+    left are not guessed at: db.snapshot.list shows them."""
+    from devdb.database import create_database
+
+    dead = f"{names.TMP_PREFIX}aaaaaa_h0000p1s1_new_0001"
+    alive = f"{names.TMP_PREFIX}aaaaaa_h0000p2s1_new_0002"
+    legacy = "devdb_undo_swap"
+    admin = db.for_database("postgres")
+    with connect(admin, autocommit=True) as owner, connect(admin, autocommit=True) as conn:
+        owner.execute(
+            "SELECT pg_advisory_lock_shared(hashtextextended(%s, 0))", ("devdb-owner-h0000p2s1",)
+        )
+        for name in (dead, alive, legacy):
+            create_database(conn, name)
+        try:
+            swept = names.sweep(conn)
+            assert dead in swept
+            assert alive not in swept
+            shown = [s.name for s in snapshots.list_snapshots(db)]
+            assert f"(leftover) {legacy}" in shown
+        finally:
+            for name in (dead, alive, legacy):
+                dbops.drop(conn, name)
