@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import socket
 import time
@@ -31,7 +32,15 @@ TMP_PREFIX = "devdb_tmp_"
 UNDO_PREFIX = "devdb_undo_"
 SNAP_PREFIX = "devdb_snap_"
 TRASH = "trash"  # kind of a temporary that only waits to be dropped (by anyone)
-LEGACY = ("devdb_undo", "devdb_undo_swap", "devdb_build_", "devdb_verify_", "devdb_schema_")
+LEGACY = (
+    "devdb_undo",
+    "devdb_undo_swap",
+    "devdb_build_",
+    "devdb_verify_",
+    "devdb_schema_",
+    "devdb_trash_",
+)
+_PROJECT_SNAPSHOT = re.compile(r"devdb_snap_[0-9a-f]{8}_")
 _LEASE_SQL = "SELECT pg_advisory_lock_shared(hashtextextended(%s, 0))"
 _STARTED = int(time.time())
 
@@ -138,4 +147,11 @@ def leftovers(conn: Conn) -> list[str]:
 
 
 def leftovers_of(databases: list[str]) -> list[str]:
-    return [n for n in databases if n in LEGACY[:2] or n.startswith(LEGACY[2:])]
+    """Names of an older devdb: server-wide undo and snapshots, pid-named scratch databases."""
+    return [
+        n
+        for n in databases
+        if n in LEGACY[:2]
+        or n.startswith(LEGACY[2:])
+        or (n.startswith(SNAP_PREFIX) and not _PROJECT_SNAPSHOT.match(n))
+    ]

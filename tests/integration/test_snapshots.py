@@ -262,7 +262,7 @@ def test_the_sweep_drops_temporaries_of_dead_owners_only(db: ConnInfo) -> None:
 
     dead = f"{names.TMP_PREFIX}aaaaaa_h0000p1s1_new_0001"
     alive = f"{names.TMP_PREFIX}aaaaaa_h0000p2s1_new_0002"
-    legacy = "devdb_undo_swap"
+    legacy = "devdb_snap_nightly"  # an older devdb's server-wide snapshot name
     admin = db.for_database("postgres")
     with connect(admin, autocommit=True) as owner, connect(admin, autocommit=True) as conn:
         owner.execute(
