@@ -60,6 +60,9 @@ class Task:
     args: tuple[str, ...]
     points: tuple[str, ...]
     prepare: Callable[[Project], Before]
+    # whose swap the swap.* points stop: the watched database's (then a crash after the commit
+    # leaves the new content), or an earlier one (the template's, the undo's: the old content)
+    swaps_watched: bool = True
 
 
 @pytest.fixture(scope="module")
@@ -139,14 +142,18 @@ def prep_by_reference(task: str) -> Callable[[Project], Before]:
 
 TASKS: dict[str, Task] = {
     "reset": Task(("db.reset", "--yes"), SWAPS, prep_reset),
-    "reset --hard": Task(("db.reset", "--yes", "--hard"), ("build.migrated", *SWAPS), prep_reset),
+    "reset --hard": Task(
+        ("db.reset", "--yes", "--hard"), ("build.migrated", *SWAPS), prep_reset, False
+    ),
     "snapshot.restore": Task(("db.snapshot.restore", "s1", "--yes"), SWAPS, prep_restore),
     "restore --undo": Task(("db.snapshot.restore", "--undo", "--yes"), SWAPS[1:], prep_undo),
     "load": Task(
         ("db.load", "DUMP", "--yes"), ("load.restored", *SWAPS[1:]), prep_by_reference("load")
     ),
     "snapshot.save --replace": Task(("db.snapshot.save", "s1", "--replace"), SWAPS, prep_save),
-    "migrate.down": Task(("db.migrate.down", "--force"), SWAPS, prep_by_reference("migrate.down")),
+    "migrate.down": Task(
+        ("db.migrate.down", "--force"), SWAPS, prep_by_reference("migrate.down"), False
+    ),
     "migrate.verify": Task(("db.migrate.verify",), ("scratch.created",), prep_unchanged),
 }
 CASES = [
@@ -188,7 +195,8 @@ def test_a_crash_at_any_point_loses_nothing(
     proc = invoke(proj.settings, *_args(proj, task), fault=f"{point}:{action}")
     _check_exit(proc, action)
     _wait_sessions_gone(proj)
-    _check_invariants(proj, before, acl)
+    new = point == "swap.committed" and TASKS[task].swaps_watched
+    _check_invariants(proj, before, acl, new)
 
 
 def _check_exit(proc: Any, action: str) -> None:
@@ -200,7 +208,7 @@ def _check_exit(proc: Any, action: str) -> None:
     assert "Traceback" not in proc.stderr, proc.stderr
 
 
-def _check_invariants(p: Project, before: Before, acl: Any) -> None:
+def _check_invariants(p: Project, before: Before, acl: Any, new: bool) -> None:
     after = privileges(p.admin, p.info.dbname)
     assert after == acl, "the project database lost its privileges or its connections"
     assert after is not None and after.allow
@@ -208,6 +216,7 @@ def _check_invariants(p: Project, before: Before, acl: Any) -> None:
         conn.execute("SELECT 1")
     now = digest_of(p.admin, before.watch)
     assert now in (before.old, before.new()), f"{before.watch} holds neither old nor new content"
+    assert now == (before.new() if new else before.old), "old and new the wrong way round"
     if before.unchanged is not None:
         assert content_digest(p.info) == before.unchanged
     shown = listed(p.settings)  # the next command: it sweeps what the crash left
@@ -215,9 +224,9 @@ def _check_invariants(p: Project, before: Before, acl: Any) -> None:
     assert temporaries(p.admin) == []
 
 
-def test_every_task_passes_its_crash_points(proj: Project) -> None:
-    """Each point listed for a task is really on its path (or the harness tests nothing): run
-    with a fault at a point no task has, the task completes; at its first point, it stops."""
+def test_every_crash_point_is_exercised(proj: Project) -> None:
+    """Every named point is on some task's list, and every listed point exists. (That a point
+    is really on its task's path is proven above: the task dies there, exit -9 or 130.)"""
     from devdb.copies.faults import POINTS
 
     for task, spec in TASKS.items():
