@@ -33,7 +33,10 @@ import time
 from multiprocessing import get_context
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from bench_reset import make_project  # noqa: E402 - after the path set-up
 
 DEVDB_TESTS = """
 import pytest
@@ -92,17 +95,6 @@ def test_ppg_base(postgresql_noproc, n):
 
 def load_avg() -> str:
     return ", ".join(f"{x:.1f}" for x in os.getloadavg())
-
-
-def make_project(root: Path) -> dict[str, str]:
-    root.mkdir(parents=True)
-    (root / "tasks.py").write_text("from devdb.tasks import ns\nnamespace = ns\n")
-    for folder in ("migrations", "seeds"):
-        shutil.copytree(REPO / folder, root / folder)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
-    env.pop("DATABASE_URL", None)
-    env["DEVDB_BACKEND"] = "native"
-    return env
 
 
 def pytest_wall(
