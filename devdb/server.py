@@ -75,13 +75,15 @@ def ensure_database(conninfo: ConnInfo) -> bool:
 
 def choose_copy_method(settings: Settings, conninfo: ConnInfo, *, owned: bool) -> None:
     """Probe (once per cluster) whether template copies can be clones; never fails ``db.up``."""
+    import psycopg
+
     from devdb.copies.clone import configure
     from devdb.errors import DevdbError
 
     try:
         with connect(conninfo.for_database(ADMIN_DB), autocommit=True) as conn:
             configure(settings, conn, owned=owned)
-    except (DevdbError, OSError):
+    except (DevdbError, OSError, psycopg.Error):
         pass  # copies stay plain copies
 
 

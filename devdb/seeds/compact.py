@@ -1,10 +1,12 @@
-"""Columns kept in memory for ``r.lookup`` (another table's values by row number), compactly:
-timestamps of one time zone, whole numbers and floats take 8 bytes a row instead of ~60, so the
-cache of a million-row table stays small. Anything else stays a list."""
+"""What a seed run keeps per row, kept small so memory does not grow with the data: the columns
+cached for ``r.lookup`` (another table's values by row number: timestamps of one time zone, whole
+numbers and floats take 8 bytes a row instead of ~60; anything else stays a list), and the row
+number of each COPY line (``RowMap``: the chunks' ranges)."""
 
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, overload
@@ -72,3 +74,30 @@ def join(parts: list[Sequence[Any]]) -> Sequence[Any]:
             out.extend(a)
         return out
     return [v for p in parts for v in p]
+
+
+class RowMap:
+    """The row number of each COPY line, kept as the chunks' ranges (a few bytes per chunk; a
+    table with ``only_if`` keeps its row numbers as 8-byte integers)."""
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []  # first COPY line of each chunk
+        self._rows: list[Sequence[int]] = []
+        self._len = 0
+
+    def add(self, rows: Sequence[int]) -> None:
+        if not rows:
+            return
+        self._starts.append(self._len)
+        self._rows.append(rows if isinstance(rows, range) else array("q", rows))
+        self._len += len(rows)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, line: int) -> int:
+        """The row number of COPY line ``line`` (0-based)."""
+        if not 0 <= line < self._len:
+            raise IndexError(line)
+        k = bisect_right(self._starts, line) - 1
+        return self._rows[k][line - self._starts[k]]

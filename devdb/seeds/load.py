@@ -17,13 +17,11 @@ User triggers of the loaded tables are disabled for the transaction, so seeded v
 
 from __future__ import annotations
 
-from array import array
-from bisect import bisect_right
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from devdb.seeds.api import Table
+from devdb.seeds.compact import RowMap
 from devdb.seeds.generate import Generator
 
 if TYPE_CHECKING:
@@ -31,33 +29,6 @@ if TYPE_CHECKING:
     from psycopg import sql
 
     from devdb.seeds.progress import Progress
-
-
-class RowMap:
-    """The row number of each COPY line, kept as the chunks' ranges (a few bytes per chunk; a
-    table with ``only_if`` keeps its row numbers as 8-byte integers)."""
-
-    def __init__(self) -> None:
-        self._starts: list[int] = []  # first COPY line of each chunk
-        self._rows: list[Sequence[int]] = []
-        self._len = 0
-
-    def add(self, rows: Sequence[int]) -> None:
-        if not rows:
-            return
-        self._starts.append(self._len)
-        self._rows.append(rows if isinstance(rows, range) else array("q", rows))
-        self._len += len(rows)
-
-    def __len__(self) -> int:
-        return self._len
-
-    def __getitem__(self, line: int) -> int:
-        """The row number of COPY line ``line`` (0-based)."""
-        if not 0 <= line < self._len:
-            raise IndexError(line)
-        k = bisect_right(self._starts, line) - 1
-        return self._rows[k][line - self._starts[k]]
 
 
 @dataclass

@@ -246,3 +246,15 @@ def test_fake_repeats_and_fake_unique_does_not() -> None:
     assert len(set(cols["name_u"])) == 5000
     assert all("+" in e.split("@")[0] for e in cols["email_u"])
     assert t.build_columns(range(10, 20), "test", 1)["email_u"] == cols["email_u"][10:20]
+
+
+def test_the_row_map_gives_each_copy_line_its_row_number() -> None:
+    from devdb.seeds.compact import RowMap
+
+    rows = RowMap()
+    for chunk in (range(0, 3), [5, 7], [], range(10, 12)):
+        rows.add(chunk)
+    assert len(rows) == 7
+    assert [rows[k] for k in range(7)] == [0, 1, 2, 5, 7, 10, 11]
+    with pytest.raises(IndexError):
+        rows[7]
