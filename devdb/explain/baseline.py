@@ -106,20 +106,25 @@ def write_baseline(settings: Settings, run: ExplainRun, *, merge: bool) -> Path:
 
 
 def read_baseline(path: Path) -> dict[str, Any]:
+    return read_document(
+        path,
+        what="EXPLAIN baseline",
+        hint="Record it with `invoke db.explain.baseline` and commit the file.",
+        required="queries",
+    )
+
+
+def read_document(path: Path, *, what: str, hint: str, required: str) -> dict[str, Any]:
+    """A devdb JSON document (a baseline, a capture): one ``ExplainError`` with ``hint`` when it
+    is missing, is not JSON, or is not a ``what`` of this format (no ``required`` key)."""
     if not path.is_file():
-        raise ExplainError(
-            f"no EXPLAIN baseline at {path}",
-            "Record one with `invoke db.explain.baseline` and commit the file.",
-        )
+        raise ExplainError(f"no {what} at {path}", hint)
     try:
-        doc: dict[str, Any] = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ExplainError(f"{path} is not valid JSON: {exc}") from exc
-    if doc.get("format") != FORMAT_VERSION or "queries" not in doc:
-        raise ExplainError(
-            f"{path} is not a devdb EXPLAIN baseline (format {FORMAT_VERSION})",
-            "Re-record it with `invoke db.explain.baseline`.",
-        )
+        doc = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ExplainError(f"{path} is not valid JSON: {exc}", hint) from exc
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT_VERSION or required not in doc:
+        raise ExplainError(f"{path} is not a devdb {what} (format {FORMAT_VERSION})", hint)
     return doc
 
 

@@ -17,8 +17,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devdb.errors import ExplainError
-from devdb.explain.baseline import QueryCheck, large_seq_scans, plan_shape
+from devdb.explain.baseline import QueryCheck, large_seq_scans, plan_shape, read_document
 from devdb.explain.plan import Plan, parse_plan
 from devdb.explain.queries import NamedQuery
 from devdb.explain.rules import find
@@ -89,15 +88,12 @@ def save(settings: Settings, doc: dict[str, Any]) -> Path:
 
 
 def load(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ExplainError(
-            f"no capture at {path}",
-            "Run the test suite with `pytest --devdb-capture`, or `invoke db.explain.capture`.",
-        )
-    doc: dict[str, Any] = json.loads(path.read_text())
-    if doc.get("format") != FORMAT_VERSION:
-        raise ExplainError(f"{path} is not a devdb capture (format {FORMAT_VERSION})")
-    return doc
+    return read_document(
+        path,
+        what="capture",
+        hint="Run the test suite with `pytest --devdb-capture`, or `invoke db.explain.capture`.",
+        required="statements",
+    )
 
 
 def to_run(doc: dict[str, Any]) -> ExplainRun:
@@ -168,14 +164,12 @@ def write_baseline(settings: Settings, doc: dict[str, Any]) -> Path:
 
 
 def read_baseline(settings: Settings) -> dict[str, Any]:
-    path = baseline_path(settings)
-    if not path.is_file():
-        raise ExplainError(
-            f"no capture baseline at {path}",
-            "Record one with `invoke db.explain.baseline --captured` and commit the file.",
-        )
-    doc: dict[str, Any] = json.loads(path.read_text())
-    return doc
+    return read_document(
+        baseline_path(settings),
+        what="capture baseline",
+        hint="Record one with `invoke db.explain.baseline --captured` and commit the file.",
+        required="statements",
+    )
 
 
 def check_statement(

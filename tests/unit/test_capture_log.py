@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
+from devdb.errors import ExplainError
 from devdb.explain.baseline import large_seq_scans, plan_shape
 from devdb.explain.capture import Statement, fingerprint
-from devdb.explain.captured import check_capture, digest, statement_doc
+from devdb.explain.captured import check_capture, digest, load, statement_doc
 from devdb.explain.plan import parse_plan
 from devdb.explain.serverlog import logged_plans
 
@@ -109,3 +110,23 @@ def test_a_new_statement_scanning_a_large_table_fails() -> None:
     s = doc_of("pg18")  # a Seq Scan over audit.events reading 12,000 rows
     (check,) = check_capture({"statements": [s]}, {"statements": {}})
     assert check.problems == ["new statement scans the large table audit.events sequentially"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (None, "no capture at"),
+        ("{not json", "is not valid JSON"),
+        ('{"format": 1, "queries": {}}', "is not a devdb capture"),
+        (b"\xff\xfe", "is not valid JSON"),
+    ],
+)
+def test_a_bad_capture_file_is_one_error(tmp_path: Path, text: object, message: str) -> None:
+    path = tmp_path / "capture-latest.json"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    elif isinstance(text, str):
+        path.write_text(text)
+    with pytest.raises(ExplainError, match=message) as exc:
+        load(path)
+    assert "--devdb-capture" in exc.value.hint
