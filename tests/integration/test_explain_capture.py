@@ -183,3 +183,39 @@ def test_an_external_server_without_a_log_file_is_refused_with_nothing_changed(
     assert "logging_collector = on" in exc.value.hint
     assert auto_conf(conninfo) == before
     assert not (external.state_dir / capture.STATE_FILE).exists()
+
+
+def test_capture_task_records_a_window_and_reports_it(demo_project: Settings) -> None:
+    """``invoke db.explain.capture --seconds N`` as a developer runs it while using the app."""
+    import time
+
+    from devdb import server
+
+    conninfo = server.up(demo_project).conninfo
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
+    env.update(DEVDB_BACKEND="native", NO_COLOR="1")
+    task = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "db.explain.capture", "--seconds", "6"],
+        cwd=demo_project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while auto_conf(conninfo).get("auto_explain.log_format") != "json":
+        assert task.poll() is None and time.monotonic() < deadline, task.communicate()
+        time.sleep(0.1)
+    time.sleep(0.5)  # the server applies the reload
+    with connect(conninfo, autocommit=True) as app:  # the "app", connected after the start
+        for n in (3, 4, 5):
+            app.execute("SELECT count(*) FROM generate_series(1, %s::int)", (n,))
+    out, err = task.communicate(timeout=120)
+    assert task.returncode == 0, out + err
+    assert "capturing for 6 s" in err and "report: " in err
+    assert out.split()[:3] == ["statement", "total", "ms"]
+    doc = json.loads((demo_project.reports_dir / "capture-latest.json").read_text())
+    (stmt,) = [s for s in doc["statements"] if "generate_series" in s["text"]]
+    assert stmt["calls"] == 3 and stmt["executions_logged"] == 3
+    assert auto_conf(conninfo) == {}  # settings put back
+    stop = subprocess.run(
+        [sys.executable, "-m", "invoke", "db.explain.capture", "--stop"],
+        cwd=demo_project.root, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert stop.returncode == 0 and "no capture was left running" in stop.stderr
