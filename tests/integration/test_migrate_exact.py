@@ -230,3 +230,14 @@ def test_an_unnamed_concurrent_index_rebuilt_leaves_no_invalid_twin(
     assert migrate(project, scratch_db) == ["20250101000100"]
     rows = "SELECT string_agg(indexrelid::regclass || ':' || indisvalid, ',') FROM pg_index "
     assert scalar(scratch_db, rows + "WHERE indrelid = 't'::regclass") == "t_a_idx1:true"
+
+
+def test_bad_names_and_files_are_one_error_line_and_a_hint(project: Settings) -> None:
+    out = run_invoke(project, "db.migrate.new", "x" * 300)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("Error: the migration name is 300 characters long (at most 100)")
+    assert "\nHint: " in out.stderr and not list(project.migrations_dir.iterdir())
+    (project.migrations_dir / "1_binary.sql").write_bytes(b"\x00\x01\x02-- +migrate Up\n")
+    out = run_invoke(project, "db.migrate")
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("Error: 1_binary.sql: a binary file, not SQL text\nHint: ")
