@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 PROJECT_MARKERS = ("tasks.py", ".devdb", "migrations")
 NO_PROJECT_OK = {"init"}
 USAGE = 2  # exit code of a usage error
+INTERRUPTED = 130  # as the tasks exit on Ctrl-C
 
 
 def project_root(start: Path | None = None) -> Path | None:
@@ -90,6 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         build_program().run(["devdb", *args])
     except SystemExit as exc:
         return _code(exc.code)
+    except KeyboardInterrupt:  # Ctrl-C before a task started (while Python imports)
+        print("Interrupted.", file=sys.stderr)
+        return INTERRUPTED
+    except BrokenPipeError:  # `devdb --list | head`: the reader left, nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 

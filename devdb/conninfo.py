@@ -228,12 +228,43 @@ def _to_dict(url: str) -> dict[str, str]:
     try:
         return {k: str(v) for k, v in conninfo_to_dict(text).items() if v is not None}
     except ProgrammingError as exc:
-        reason = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+        reason = _libpq_reason(str(exc), text)
         raise ConfigError(
             f"DATABASE_URL is not a valid connection string ({reason}): {redact(text)}",
-            "Use postgresql://user:password@host:5432/dbname, with characters such as @ : / in "
-            "the password percent-encoded (%40 %3A %2F).",
+            "Use postgresql://user:password@host:5432/dbname, with a password's at sign, colon "
+            "and slash percent-encoded (%40, %3A, %2F).",
         ) from exc
+
+
+def _libpq_reason(message: str, text: str) -> str:
+    """libpq's first line, masked; a token it quotes (``invalid percent-encoded token:
+    "..."``) that is, or is part of, a password in ``text`` is masked too."""
+    import re
+
+    reason = message.strip().splitlines()[0] if message.strip() else ""
+    secrets = [s for s in _raw_passwords(text) if s]
+
+    def quoted(match: re.Match[str]) -> str:
+        token = match.group(1)
+        if any(token in secret or secret in token for secret in secrets):
+            return f'"{MASK}"'
+        return match.group(0)
+
+    return redact(re.sub(r'"([^"]*)"', quoted, reason))
+
+
+def _raw_passwords(text: str) -> list[str]:
+    """What could be a password in an unparsable URL, as written: the user part after its
+    first ``:`` up to the last ``@``, and every ``password=`` value."""
+    import re
+
+    found = re.findall(r"password\s*=\s*([^&\s]*)", text, flags=re.IGNORECASE)
+    head, sep, _ = text.rpartition("@")
+    if sep and "://" in head:
+        _, colon, password = head.split("://", 1)[1].partition(":")
+        if colon:
+            found.append(password)
+    return found
 
 
 def resolve(params: Mapping[str, str], env: Mapping[str, str]) -> dict[str, str]:

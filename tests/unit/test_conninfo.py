@@ -110,6 +110,9 @@ def test_service_file_entries_are_read_like_libpq(tmp_path: Path) -> None:
         "mysql://u:Zq8xW3Kjvy@h/db",
         "postgresql://u:Zq8xW3Kjvy@h/db?sslmode=",
         "host=h password=Zq8xW3Kjvy port=x y",
+        "postgresql://u:Zq8x%zzW3Kjvy@h/db",  # libpq quotes the bad token in its message
+        "postgresql://u@h/db?password=Zq8x%zzW3Kjvy",
+        "postgresql://u:Zq8x%W3Kjvy@[::1/db",
     ],
 )
 def test_malformed_urls_never_show_a_character_of_the_password(url: str) -> None:
@@ -119,6 +122,7 @@ def test_malformed_urls_never_show_a_character_of_the_password(url: str) -> None
     text = err.value.render()
     for i in range(len("Zq8xW3Kjvy") - 1):
         assert "Zq8xW3Kjvy"[i : i + 2] not in text, text
+    assert "Hint:" in text and "@ : /" not in text, text  # the hint survives the masking
 
 
 def test_kwargs_round_trip_for_another_process() -> None:
