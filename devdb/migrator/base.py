@@ -24,6 +24,7 @@ from devdb.errors import ConfigError, MigrationToolFailed, MigratorUnsupported
 from devdb.settings import Settings
 
 if TYPE_CHECKING:
+    from devdb.migrations.baseline import Baseline
     from devdb.migrations.verify import Verdict
 
 Progress = Callable[[str], None]
@@ -93,6 +94,10 @@ class Migrator(Protocol):
 
     def verify(self, conninfo: ConnInfo, *, progress: Progress | None = None) -> list[Verdict]: ...
 
+    def baseline(
+        self, conninfo: ConnInfo, *, source: str, to: str | None, dry_run: bool
+    ) -> Baseline: ...
+
 
 UNSUPPORTED = {
     "status": ("list migrations (db.migrate.status)", ""),
@@ -101,6 +106,11 @@ UNSUPPORTED = {
     "redo": ("redo a migration (db.migrate.redo)", ""),
     "accept": ("accept edited files (db.migrate.accept)", "It keeps no checksums of files."),
     "verify": ("verify downgrades (db.migrate.verify)", "It runs no downgrades."),
+    "baseline": (
+        "import another tool's history (db.migrate.baseline)",
+        "db.migrate.baseline is for SQL migration folders (DEVDB_MIGRATOR=sql); your tool keeps "
+        "its own history.",
+    ),
 }
 
 
@@ -167,6 +177,11 @@ class BaseMigrator:
 
     def verify(self, conninfo: ConnInfo, *, progress: Progress | None = None) -> list[Verdict]:
         raise self.cannot(*UNSUPPORTED["verify"])
+
+    def baseline(
+        self, conninfo: ConnInfo, *, source: str, to: str | None, dry_run: bool
+    ) -> Baseline:
+        raise self.cannot(*UNSUPPORTED["baseline"])
 
 
 def extra_inputs(settings: Settings) -> list[Path]:

@@ -9,6 +9,7 @@ from devdb.conninfo import ConnInfo
 from devdb.migrator.base import BaseMigrator, Progress, quiet
 
 if TYPE_CHECKING:
+    from devdb.migrations.baseline import Baseline
     from devdb.migrations.verify import Verdict
 
 
@@ -16,7 +17,7 @@ class SqlMigrator(BaseMigrator):
     """``migrations/*.sql`` in the sql-migrate format, applied by ``devdb.migrations``."""
 
     name = "sql"
-    operations = frozenset({"status", "down", "new", "redo", "accept", "verify"})
+    operations = frozenset({"status", "down", "new", "redo", "accept", "verify", "baseline"})
 
     def inputs(self) -> list[Path]:
         folder = self.settings.migrations_dir
@@ -80,3 +81,10 @@ class SqlMigrator(BaseMigrator):
         from devdb.migrations.verify import verify
 
         return verify(self.settings, conninfo, progress=progress)
+
+    def baseline(
+        self, conninfo: ConnInfo, *, source: str, to: str | None, dry_run: bool
+    ) -> Baseline:
+        from devdb.migrations.baseline import baseline
+
+        return baseline(self.settings, conninfo, source=source, to=to, dry_run=dry_run)

@@ -183,19 +183,11 @@ def baseline(
     c: Context, source: str = "auto", to: str | None = None, dry_run: bool = False
 ) -> None:
     """Adopt a database another tool migrated: record what already ran (runs nothing)."""
-    from devdb.migrations.baseline import baseline as run_baseline
     from devdb.migrator import get_migrator
     from devdb.output import info
 
     settings, conninfo = _target()
-    if get_migrator(settings).name != "sql":
-        from devdb.errors import MigratorUnsupported
-
-        raise MigratorUnsupported(
-            f"the {get_migrator(settings).name} migrator cannot import another tool's history",
-            "db.migrate.baseline is for SQL migration folders (DEVDB_MIGRATOR=sql).",
-        )
-    done = run_baseline(settings, conninfo, source=source, to=to, dry_run=dry_run)
+    done = get_migrator(settings).baseline(conninfo, source=source, to=to, dry_run=dry_run)
     where = f" ({done.table})" if done.table else ""
     verb = "would record" if dry_run else "recorded"
     for version in done.imported:

@@ -77,7 +77,8 @@ def test_a_failing_migration_is_one_error_with_the_tools_output(project: Setting
 
 
 def test_what_a_command_cannot_do_is_one_line(project: Settings) -> None:
-    for args in (("db.migrate.status",), ("db.migrate.down",), ("db.migrate.verify",)):
+    cannot = ("db.migrate.status", "db.migrate.down", "db.migrate.verify", "db.migrate.baseline")
+    for args in ((task,) for task in cannot):
         run = run_invoke(project, *args)
         assert run.returncode == 1
         assert run.stderr.startswith("Error: the command migrator cannot "), run.stderr
