@@ -33,6 +33,7 @@ MAX_IDENTIFIER = 63  # PostgreSQL's NAMEDATALEN - 1
 TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
 SEQUENCE_PRIVILEGES = "USAGE, SELECT"
 OWNER_ALIASES = frozenset({"owner"})
+APP_ALIAS = "app"
 
 # Schemas the app role gets: those the connected owner may grant on (it owns them, or is a
 # superuser), minus PostgreSQL's own and devdb's.
@@ -79,15 +80,16 @@ def app_conninfo(settings: Settings, owner: ConnInfo) -> ConnInfo:
 
 
 def conninfo_for_role(settings: Settings, owner: ConnInfo, role: str | None) -> ConnInfo:
-    """``--role``: None/owner/the owner's name give ``owner``; the app role's setting or real
-    name give the app role; anything else is an error."""
+    """``--role``: None/owner/the owner's name give ``owner``; ``app`` (what the docs say,
+    whatever DEVDB_APP_ROLE is), the app role's setting or its real name give the app role;
+    anything else is an error."""
     if role is None or role in OWNER_ALIASES or role == owner.user:
         return owner
-    if role in {settings.app_role, app_role_name(settings)}:
+    if role in {APP_ALIAS, settings.app_role, app_role_name(settings)}:
         return app_conninfo(settings, owner)
     raise ConfigError(
         f"unknown role {role!r}",
-        f"Use --role {settings.app_role} (the application role) or --role owner.",
+        f"Use --role app (the application role, {app_role_name(settings)}) or --role owner.",
     )
 
 
