@@ -116,6 +116,7 @@ def test_verify_status_down_and_new(project: Settings) -> None:
         project, "db.migrate.down", "--yes" if False else "--steps=1"
     )
     assert "3 applied, 1 pending" in ok(project, "db.migrate.status")
+    assert "applied 1 migration(s)" in ok(project, "db.migrate", "--to", HEAD)
     new = run_invoke(project, "db.migrate.new", "add_coupons")
     assert new.returncode == 0, new.stderr
     path = Path(new.stdout.strip().splitlines()[-1])

@@ -25,9 +25,17 @@ def check(conn):
 
 
 @pytest.fixture
-def project(tmp_path: Path, scratch_db: ConnInfo) -> Iterator[Settings]:
+def project(
+    tmp_path: Path, scratch_db: ConnInfo, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Settings]:
+    monkeypatch.setenv("DJANGO_RUN_LOG", str(tmp_path / "django-runs.log"))  # manage.py counts
     yield adopt("django_project", tmp_path / "shopsite", scratch_db, DEVDB_MIGRATOR="django")
     drop_templates(scratch_db)
+
+
+def _migrate_runs(settings: Settings) -> int:
+    log = settings.root.parent / "django-runs.log"
+    return log.read_text().splitlines().count("migrate") if log.is_file() else 0
 
 
 def test_setup_reset_and_seeds_on_top(project: Settings, scratch_db: ConnInfo) -> None:
@@ -43,6 +51,9 @@ def test_setup_reset_and_seeds_on_top(project: Settings, scratch_db: ConnInfo) -
     assert query(scratch_db, "SELECT to_regclass('public.orders_orderline')::text") == [
         ("orders_orderline",)
     ]
+    runs = _migrate_runs(project)
+    ok(project, "db.reset", "--yes")
+    assert _migrate_runs(project) == runs  # unchanged digest: a clone, Django never ran
 
 
 def test_fresh_db_and_db_conn_under_xdist(project: Settings) -> None:
@@ -75,6 +86,8 @@ def test_status_and_downs(project: Settings, scratch_db: ConnInfo) -> None:
     ok(project, "db.migrate.down", "--to", "orders")  # migrate orders zero
     assert [r for r in query(scratch_db, APPLIED) if str(r[0]).startswith("orders.")] == []
     assert "3 applied, 2 pending" in ok(project, "db.migrate.status")
+    ok(project, "db.migrate", "--to", "orders.0001_initial")  # migrate orders 0001_initial
+    assert "4 applied, 1 pending" in ok(project, "db.migrate.status")
     new = run_invoke(project, "db.migrate.new", "add_coupons")
     assert new.returncode == 1
     assert new.stderr.startswith("Error: the django migrator cannot write a new migration")

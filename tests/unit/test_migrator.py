@@ -159,3 +159,13 @@ def test_an_unreadable_script_location_must_be_named(tmp_path: Path) -> None:
     assert "DEVDB_MIGRATOR_INPUTS" in err.value.hint
     named = _settings(root, DEVDB_MIGRATOR="alembic", DEVDB_MIGRATOR_INPUTS="alembic/versions/*.py")
     assert digest(named)
+
+
+def test_django_digest_covers_migrations_not_other_code(tmp_path: Path) -> None:
+    root = _copy("django_project", tmp_path / "proj")
+    settings = _settings(root, DEVDB_MIGRATOR="django")
+    first = digest(settings)
+    (root / "catalog" / "models.py").write_text("# models change; migrations did not\n")
+    assert digest(settings) == first
+    (root / "orders" / "migrations" / "0003_more.py").write_text("# a new migration\n")
+    assert digest(settings) != first
