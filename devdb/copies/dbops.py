@@ -17,6 +17,7 @@ from devdb.errors import DatabaseError, DiskFull
 
 if TYPE_CHECKING:
     import psycopg
+    from psycopg import sql
 
     Conn = psycopg.Connection[Any]
 
@@ -199,20 +200,29 @@ def _acl(conn: Conn, name: str) -> list[tuple[str, str, bool]]:
 
 def copy_acl(conn: Conn, source: str, target: str) -> None:
     """Give ``target`` exactly the database-level privileges of ``source``."""
+    for stmt in acl_statements(conn, source, target):
+        run_admin(conn, stmt, f"set the privileges of database {target!r}")
+
+
+def acl_statements(conn: Conn, source: str, target: str) -> list[sql.Composed]:
+    """The REVOKE and GRANT statements that give ``target`` the privileges of ``source``."""
     from psycopg import sql
 
     wanted, present = _acl(conn, source), _acl(conn, target)
     if wanted == present:
-        return
+        return []
     db = sql.Identifier(target)
-    for grantee in sorted({g for g, _, _ in present} | {"PUBLIC"}):
-        stmt = sql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(db, sql.SQL(grantee))
-        run_admin(conn, stmt, f"revoke privileges on database {target!r}")
+    stmts = [
+        sql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(db, sql.SQL(grantee))
+        for grantee in sorted({g for g, _, _ in present} | {"PUBLIC"})
+    ]
     for grantee, privilege, grantable in wanted:
-        stmt = sql.SQL("GRANT {} ON DATABASE {} TO {}{}").format(
-            sql.SQL(privilege),  # a privilege keyword from the catalog
-            db,
-            sql.SQL(grantee),  # regrole::text is already quoted as an identifier
-            sql.SQL(" WITH GRANT OPTION" if grantable else ""),
+        stmts.append(
+            sql.SQL("GRANT {} ON DATABASE {} TO {}{}").format(
+                sql.SQL(privilege),  # a privilege keyword from the catalog
+                db,
+                sql.SQL(grantee),  # regrole::text is already quoted as an identifier
+                sql.SQL(" WITH GRANT OPTION" if grantable else ""),
+            )
         )
-        run_admin(conn, stmt, f"grant {privilege} on database {target!r}")
+    return stmts

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 from devdb.conninfo import ConnInfo
 from devdb.copies import faults, names
 from devdb.copies.dbops import (
+    acl_statements,
     admin_connect,
     alter,
     clone_database,
-    copy_acl,
     copy_database,
     drop,
     get_meta,
@@ -98,17 +98,20 @@ def swap_in(
 ) -> tuple[list[str], Swap]:
     """Rename the complete temporary ``new`` to ``target`` in one transaction; the old
     ``target`` becomes the undo (the previous undo is retired). ``new`` gets ``target``'s
-    privileges and accepts connections before the swap."""
+    privileges, accepts connections and gets ``meta`` in the same transaction."""
     undo = names.undo_name(target)
-    exists = database_exists(conn, target)
-    acl_from = target if exists else undo if database_exists(conn, undo) else None
-    if acl_from:
-        copy_acl(conn, acl_from, new)
-    alter(conn, new, "WITH ALLOW_CONNECTIONS true")
-    set_meta(conn, new, meta)
+    rows = conn.execute(
+        "SELECT datname FROM pg_database WHERE datname = ANY(%s)", ([target, undo],)
+    ).fetchall()
+    exists, has_undo = target in {r[0] for r in rows}, undo in {r[0] for r in rows}
     swap = Swap(idle=[target] if exists else [])
+    acl_from = target if exists else undo if has_undo else None
+    if acl_from:  # privileges, connections and metadata first, in the same transaction
+        swap.statements += acl_statements(conn, acl_from, new)
+    swap.alter(new, "WITH ALLOW_CONNECTIONS true")
+    swap.describe(new, meta)
     if exists:
-        swap.retire(conn, undo, target)
+        swap.retire(conn, undo, target, exists=has_undo)
         swap.rename(target, undo)
         swap.alter(undo, "WITH ALLOW_CONNECTIONS false")
         swap.describe(undo, _undo_meta(target, get_meta(conn, target)))

@@ -70,9 +70,9 @@ class Swap:
             )
         )
 
-    def retire(self, conn: Conn, name: str, project: str) -> None:
+    def retire(self, conn: Conn, name: str, project: str, *, exists: bool | None = None) -> None:
         """Rename ``name`` (if it exists) to a trash temporary, dropped after the commit."""
-        if database_exists(conn, name):
+        if exists if exists is not None else database_exists(conn, name):
             trash = names.temp_name(project, names.TRASH)
             self.rename(name, trash)
             self.trash.append(trash)
@@ -88,6 +88,7 @@ class Phase:
 def commit(conn: Conn, swap: Swap, phase: Phase | None = None) -> list[str]:
     """Run ``swap`` in one transaction; returns the clients disconnected first."""
     import psycopg
+    from psycopg import sql
 
     gone: list[str] = []
     for attempt in range(_SWAP_ATTEMPTS):
@@ -95,8 +96,7 @@ def commit(conn: Conn, swap: Swap, phase: Phase | None = None) -> list[str]:
             gone += terminate(conn, name)
         try:
             with conn.transaction():
-                for stmt in swap.statements:
-                    conn.execute(stmt)
+                conn.execute(sql.SQL("; ").join(swap.statements))  # one round trip
                 faults.point("swap.before_commit")
                 if phase:
                     phase.state = "committing"

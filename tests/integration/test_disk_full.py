@@ -14,12 +14,13 @@ import pytest
 
 from devdb import server
 from devdb.backends.native import NativeBackend
-from devdb.copies import pgdump, reset
+from devdb.copies import dbops, pgdump, reset
 from devdb.database import connect
 from devdb.settings import Settings
 from tests.conftest import make_project
 from tests.integration.dbdigest import content_digest
 from tests.integration.faultkit import change, temporaries, write_migrations
+from tests.integration.test_reset import wait_for_spare
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
 KEEP_FREE = 3 * 1024 * 1024  # less than the smallest database (its catalogs are ~7 MB)
@@ -44,10 +45,16 @@ def full(disk: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setti
     settings = make_project(root, state_dir=str(disk / "state"))
     server.up(settings)
     info = reset.project_conninfo(settings)
-    reset.reset(settings)
+    template = reset.reset(settings).template.name
+    wait_for_spare(info, template)  # the background copy it started, then dropped below
     change(info, "B")
     pgdump.dump(settings, info, root / "b.dump")
-    with connect(info.for_database("postgres"), autocommit=True) as conn:
+    admin = info.for_database("postgres")
+    with connect(admin, autocommit=True) as conn:  # so that db.reset has to copy
+        for (name,) in conn.execute(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, 'devdb_spare_')"
+        ).fetchall():
+            dbops.drop(conn, name)
         conn.execute("CHECKPOINT")
     balloon = disk / "balloon"
     fill(balloon, KEEP_FREE)

@@ -190,7 +190,7 @@ def test_a_crash_at_any_point_loses_nothing(
     proj: Project, task: str, point: str, action: str
 ) -> None:
     before = TASKS[task].prepare(proj)
-    wait_background(proj.admin)
+    wait_background()
     acl = privileges(proj.admin, proj.info.dbname)
     proc = invoke(proj.settings, *_args(proj, task), fault=f"{point}:{action}")
     _check_exit(proc, action)
