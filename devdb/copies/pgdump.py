@@ -122,7 +122,11 @@ def load(settings: Settings, conninfo: ConnInfo, path: Path) -> list[str]:
         meta = {"kind": "loaded", "file": path.name, "created": now_iso()}
         with building(conn, names.temp_name(target, "load")) as new:
             _create_empty(conn, new, conninfo.user)
-            _restore(pg_restore, conninfo.for_database(new), path, target)
+            try:
+                _restore(pg_restore, conninfo.for_database(new), path, target)
+            except SnapshotError:
+                conn.execute("SELECT 1")  # a server that died under pg_restore: server_watch
+                raise
             faults.point("load.restored")
             gone, swap = swap_in(conn, target, new, meta, phase)
         drop_trash(conn, swap)
@@ -154,9 +158,9 @@ def _restore(pg_restore: str, into: ConnInfo, path: Path, target: str) -> None:
             "Free some disk space on the server's data directory and run it again.",
         )
     raise SnapshotError(
-        f"pg_restore could not load {path}: {_last_line(result.stderr)}; {untouched}",
-        "Is the file complete (compare its size with the original)? Make it again with "
-        "`invoke db.dump FILE`.",
+        f"pg_restore could not load {path}: {_error_line(result.stderr)}; {untouched}",
+        "Is the file complete (compare its size with the original), and does this server have "
+        "the roles and extensions it names? Make it again with `invoke db.dump FILE`.",
     )
 
 
@@ -174,6 +178,12 @@ def _check_dump(pg_restore: str, path: Path) -> None:
             f"{path} is not a pg_dump custom-format archive: {_last_line(result.stderr)}",
             "Make the file with `invoke db.dump FILE` (pg_dump -Fc).",
         )
+
+
+def _error_line(text: str) -> str:
+    """pg_restore's last ``error:`` line (the cause), not the ``Command was: ...`` after it."""
+    errors = [line for line in text.splitlines() if "error:" in line]
+    return errors[-1].strip() if errors else _last_line(text)
 
 
 def _last_line(text: str) -> str:

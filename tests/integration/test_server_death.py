@@ -148,3 +148,46 @@ def _wait_for_query(info: object, text: str) -> None:
                 return
             time.sleep(0.05)
     raise AssertionError(f"no query with {text!r} started")
+
+
+def test_the_server_dies_while_pg_restore_runs(native: Settings, tmp_path: Path) -> None:
+    """Not the file's fault: the error says the server went away and what the database holds,
+    never that the dump may be incomplete."""
+    from devdb.database import connect
+
+    info = reset.project_conninfo(native)
+    reset.reset(native)
+    old = content_digest(info)
+    admin = info.for_database("postgres")
+    with connect(admin, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS slow_source")
+        conn.execute("CREATE DATABASE slow_source")
+    with connect(info.for_database("slow_source"), autocommit=True) as conn:
+        # instant here; 60 s when pg_restore refreshes it in devdb's temporary database
+        conn.execute(
+            "CREATE MATERIALIZED VIEW slow AS SELECT 1 AS x FROM pg_sleep(CASE WHEN "
+            "current_database() = 'slow_source' THEN 0 ELSE 60 END)"
+        )
+    pgdump.dump(native, info.for_database("slow_source"), tmp_path / "slow.dump")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "db.load", str(tmp_path / "slow.dump"), "--yes"],
+        cwd=native.root,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for_query(info, "REFRESH MATERIALIZED VIEW")
+    kill_postmaster(native.state_dir / "native" / "data")
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1, stderr
+    assert "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, stderr
+    assert "the server went away during db.load" in errors[0], stderr
+    assert "holds its previous content" in errors[0], stderr
+    assert "Is the file complete" not in stderr, stderr
+    server.up(native)
+    assert content_digest(info) == old
+    assert _invoke(native, "db.snapshot.list").returncode == 0  # the next command sweeps
+    assert temporaries(admin) == []

@@ -169,6 +169,27 @@ def test_a_truncated_dump_is_refused_and_the_database_untouched(
     assert left == []
 
 
+def test_a_dump_that_cannot_be_restored_names_the_cause(
+    db: ConnInfo, native_server: tuple[Settings, ConnInfo], tmp_path: Path
+) -> None:
+    """pg_restore's error line, not the ``Command was:`` line after it; nothing replaced."""
+    with connect(db, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS gone_reader")
+        conn.execute("CREATE ROLE gone_reader")
+        conn.execute("GRANT SELECT ON items TO gone_reader")
+    path = tmp_path / "grant.dump"
+    pgdump.dump(native_server[0], db, path)
+    with connect(db, autocommit=True) as conn:
+        conn.execute("REVOKE SELECT ON items FROM gone_reader")
+        conn.execute("DROP ROLE gone_reader")
+    before = content_digest(db)
+    with pytest.raises(SnapshotError) as caught:
+        pgdump.load(native_server[0], db, path)
+    assert 'role "gone_reader" does not exist' in caught.value.message
+    assert "Command was" not in caught.value.message
+    assert content_digest(db) == before
+
+
 def test_snapshot_tasks_from_the_command_line(db: ConnInfo, tmp_path: Path) -> None:
     (tmp_path / "tasks.py").write_text("from devdb.tasks import ns\nnamespace = ns\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
