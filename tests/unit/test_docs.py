@@ -93,3 +93,17 @@ def test_env_examples_agree_with_the_readme_table() -> None:
             default = table[name][0]
             if default != "—":
                 assert value == default, f"{example}: {name}={value}, README's default {default}"
+
+
+def test_no_doc_appends_the_summary_devdb_already_appends() -> None:
+    """db.explain and db.explain.check write their Markdown summary to $GITHUB_STEP_SUMMARY
+    themselves (devdb/explain/report.py); a doc that also redirects --markdown there would show
+    the summary twice."""
+    root = Path(__file__).resolve().parents[2]
+    texts = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    texts += sorted((root / "examples").rglob("*.yml"))
+    for path in texts:
+        for line in path.read_text().splitlines():
+            assert not re.search(r"invoke db\.explain.*>>\s*\"?\$GITHUB_STEP_SUMMARY", line), (
+                f"{path.name}: {line.strip()}"
+            )
