@@ -219,7 +219,37 @@ def _section(source: Source, plan: Plan, fmt: str, path: Path) -> Section:
         else:
             statements.extend(_plain(source, begin, end, fmt == "dbmate", path))
     direction = plan.direction.capitalize()
+    if plan.transactional:
+        _no_transaction_control(statements, path)
     return Section(direction, plan.line, plan.transactional, tuple(statements))
+
+
+# Statements that end (or start) the transaction a migration runs in with its tracking row;
+# SAVEPOINT, RELEASE and ROLLBACK TO stay inside it and are allowed.
+_TRANSACTION_CONTROL = re.compile(
+    r"(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK(?!\s+TO\b)|ABORT|PREPARE\s+TRANSACTION)\b",
+    re.IGNORECASE,
+)
+_LEADING_NOISE = re.compile(r"(\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
+
+
+def _no_transaction_control(statements: list[Statement], path: Path) -> None:
+    """A transactional section may not end its transaction: what ran before a COMMIT would stay
+    applied, unrecorded, when a later statement fails."""
+    for stmt in statements:
+        noise = _LEADING_NOISE.match(stmt.sql)
+        found = _TRANSACTION_CONTROL.match(stmt.sql, noise.end() if noise else 0)
+        if found:
+            word = " ".join(found.group(1).split()).upper()
+            raise _fail(
+                path,
+                stmt.line,
+                f"{word} in a section that runs in a transaction: "
+                f"`{stmt.sql.splitlines()[0].strip()}`",
+                "devdb runs each migration in one transaction with its tracking row: remove "
+                "the statement, or run the section without one (`-- +migrate Up notransaction`,"
+                " goose `-- +goose NO TRANSACTION`, dbmate `-- migrate:up transaction:false`).",
+            )
 
 
 def _block(source: Source, begin: int, end: int) -> list[Statement]:

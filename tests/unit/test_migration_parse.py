@@ -212,3 +212,39 @@ def test_leading_comments_are_sent_as_psql_sends_them() -> None:
     m = parse("-- +migrate Up\n-- a\nSELECT 1; /* a /* nested */ one */\n--x\nSELECT 2;\n")
     assert sqls(m) == ["SELECT 1;", "/* a /* nested */ one */\n--x\nSELECT 2;"]
     assert [s.line for s in m.up.statements] == [3, 3]
+
+
+@pytest.mark.parametrize(
+    ("body", "word", "line"),
+    [
+        ("CREATE TABLE a (id int);\nCOMMIT;\nSELECT 1/0;\n", "COMMIT", 3),
+        ("BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\n", "BEGIN", 2),
+        ("rollback;\nCREATE TABLE a (id int);\n", "ROLLBACK", 2),
+        ("CREATE TABLE a (id int);\n/* done */ end;\n", "END", 3),
+        ("start  transaction;\n", "START TRANSACTION", 2),
+        ("abort;\n", "ABORT", 2),
+        ("PREPARE TRANSACTION 'x';\n", "PREPARE TRANSACTION", 2),
+    ],
+)
+def test_transaction_control_in_a_transactional_section_is_refused(
+    body: str, word: str, line: int
+) -> None:
+    """A COMMIT would leave what ran before it applied and unrecorded when a later statement
+    fails (devdb said nothing was applied); a ROLLBACK would run the rest outside any
+    transaction. Refused before anything runs, naming the line."""
+    with pytest.raises(MigrationParseError) as err:
+        parse(f"-- +migrate Up\n{body}")
+    text = err.value.render()
+    assert f"{NAME}:{line}: {word} in a section that runs in a transaction" in text, text
+    assert "notransaction" in text
+
+
+def test_savepoints_function_bodies_and_notransaction_sections_keep_their_statements() -> None:
+    m = parse(
+        "-- +migrate Up\nSAVEPOINT s;\nCREATE TABLE a (id int);\nROLLBACK TO SAVEPOINT s;\n"
+        "RELEASE SAVEPOINT s;\nCREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$\n"
+        "BEGIN\n  RETURN 1;\nEND;\n$$;\nDO $$ BEGIN COMMIT; END $$;\n"
+        "-- +migrate Down notransaction\nBEGIN;\nDROP TABLE a;\nCOMMIT;\n"
+    )
+    assert len(m.up.statements) == 6
+    assert sqls(m, "down") == ["BEGIN;", "DROP TABLE a;", "COMMIT;"]
