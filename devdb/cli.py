@@ -63,6 +63,9 @@ class DevdbProgram(Program):
             self.config.load_project()
 
     def execute(self) -> None:
+        from devdb.output import PROGRAM
+
+        PROGRAM["name"] = "devdb"  # hints say `devdb up`, not `invoke db.up`
         wanted = {ctx.name for ctx in self.tasks}
         if self.root is None and wanted - NO_PROJECT_OK:
             print(

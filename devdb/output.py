@@ -15,14 +15,26 @@ def use_color(stream: Any = None) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
 
 
+# The program that runs the tasks: "invoke" (a tasks.py) or "devdb" (devdb.cli sets it), so a
+# hint names a command that works here: `devdb up` where a project may have no tasks.py.
+PROGRAM = {"name": "invoke"}
+
+
+def for_program(text: str) -> str:
+    """``text`` with ``invoke db.X`` written as ``devdb X`` when the devdb command runs."""
+    if PROGRAM["name"] != "devdb":
+        return text
+    return text.replace("invoke db.", "devdb ")
+
+
 def info(message: str) -> None:
     """A progress line for people: stderr, so stdout stays data (passwords masked)."""
-    print(mask_text(message), file=sys.stderr, flush=True)
+    print(for_program(mask_text(message)), file=sys.stderr, flush=True)
 
 
 def warn(message: str) -> None:
     prefix = "\033[33mwarning:\033[0m " if use_color() else "warning: "
-    print(prefix + mask_text(message), file=sys.stderr, flush=True)
+    print(prefix + for_program(mask_text(message)), file=sys.stderr, flush=True)
 
 
 def print_json(data: Any) -> None:

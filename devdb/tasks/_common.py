@@ -17,6 +17,7 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 
 from devdb.errors import DevdbError, ServerGone
+from devdb.output import for_program
 
 F = TypeVar("F", bound=Callable[..., Any])
 _CONTEXT: ContextVar[Context | None] = ContextVar("devdb_invoke_context", default=None)
@@ -38,7 +39,7 @@ def exits(func: F) -> F:
                 return _dry_run(func, args[1:], kwargs)
             return func(*args, **kwargs)
         except DevdbError as exc:
-            print(exc.render(), file=sys.stderr, flush=True)
+            print(for_program(exc.render()), file=sys.stderr, flush=True)
             raise Exit(code=1) from None
         except KeyboardInterrupt:
             raise Exit("Interrupted.", code=130) from None
@@ -46,7 +47,7 @@ def exits(func: F) -> F:
             lost = _connection_lost(exc)
             if lost is None:
                 raise
-            print(lost.render(), file=sys.stderr, flush=True)
+            print(for_program(lost.render()), file=sys.stderr, flush=True)
             raise Exit(code=1) from None
         finally:
             _CONTEXT.reset(token)

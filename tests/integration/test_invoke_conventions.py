@@ -128,3 +128,17 @@ def test_devdb_command_runs_every_task_in_a_project_without_tasks_py(tmp_path: P
     doc = json.loads(_devdb(project, "status", "--json", DEVDB_BACKEND="native").stdout)
     assert doc["project"] == "shop"
     assert _devdb(project, "--version").stdout.startswith("devdb ")
+
+
+def test_devdb_command_hints_name_devdb_commands(tmp_path: Path) -> None:
+    """Without a tasks.py, `invoke db.up` does not run: the devdb command's hints say `devdb up`
+    (invoke's keep saying `invoke db.up`)."""
+    (tmp_path / "migrations").mkdir()
+    env = {"DEVDB_BACKEND": "external", "DATABASE_URL": "postgresql://u:pw@127.0.0.1:1/x"}
+    proc = _devdb(tmp_path, "migrate.status", **env)
+    assert proc.returncode == 1, proc.stderr
+    assert "Try `devdb up`" in proc.stderr, proc.stderr
+    assert "invoke db." not in proc.stderr, proc.stderr
+    (tmp_path / "tasks.py").write_text(TASKS)
+    proc = _invoke(tmp_path, "db.migrate.status", **env)
+    assert "Try `invoke db.up`" in proc.stderr, proc.stderr
