@@ -147,6 +147,12 @@ def server_watch(conn: Conn, target: str, what: str) -> Iterator[Phase]:
     phase = Phase()
     try:
         yield phase
+    except KeyboardInterrupt:
+        if phase.state == "swapped":  # Ctrl-C after the commit: the task did its job
+            from devdb.output import info
+
+            info(f"interrupted after the swap: database {target!r} holds the new content")
+        raise
     except (psycopg.OperationalError, psycopg.InterfaceError, DatabaseError) as exc:
         if not (conn.closed or conn.broken):
             raise

@@ -193,19 +193,22 @@ def test_a_crash_at_any_point_loses_nothing(
     wait_background()
     acl = privileges(proj.admin, proj.info.dbname)
     proc = invoke(proj.settings, *_args(proj, task), fault=f"{point}:{action}")
-    _check_exit(proc, action)
-    _wait_sessions_gone(proj)
     new = point == "swap.committed" and TASKS[task].swaps_watched
+    _check_exit(proc, action, new)
+    _wait_sessions_gone(proj)
     _check_invariants(proj, before, acl, new)
 
 
-def _check_exit(proc: Any, action: str) -> None:
+def _check_exit(proc: Any, action: str, new: bool) -> None:
     if action == "kill":
         assert proc.returncode == -9, (proc.returncode, proc.stderr)  # the point was reached
         return
     assert proc.returncode == 130, (proc.returncode, proc.stderr)
     assert "Interrupted" in proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
+    # exit 130 alone would read as "nothing happened": after the swap, say what it holds
+    if new:
+        assert "holds the new content" in proc.stderr, proc.stderr
 
 
 def _check_invariants(p: Project, before: Before, acl: Any, new: bool) -> None:
