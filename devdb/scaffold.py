@@ -61,7 +61,8 @@ def init_project(target: Path, *, force: bool = False, cwd: Path | None = None) 
     from devdb.migrator.detect import detect, is_example
 
     detected = detect(root)  # an Alembic or Django project: its migrations, not the example
-    files = {r: c for r, c in template_files().items() if not (detected and is_example(r))}
+    own = [] if detected else _own_migrations(root)  # nor beside SQL migrations of its own
+    files = {r: c for r, c in template_files().items() if not ((detected or own) and is_example(r))}
     written: list[str] = []
     skipped: list[str] = []
     for rel, content in sorted(files.items()):
@@ -74,6 +75,11 @@ def init_project(target: Path, *, force: bool = False, cwd: Path | None = None) 
         written.append(rel)
     added = merge_gitignore(root / ".gitignore", gitignore_entries())
     notes = _notes(root, skipped)
+    if own:
+        notes.append(
+            f"migrations/ already holds {len(own)} migration(s) of yours: no example migration, "
+            "seed or query written"
+        )
     if detected:
         from devdb.migrator.detect import write_settings
 
@@ -91,6 +97,15 @@ def init_project(target: Path, *, force: bool = False, cwd: Path | None = None) 
         next_commands(root, cwd or Path.cwd()),
         tuple(notes),
     )
+
+
+def _own_migrations(root: Path) -> list[Path]:
+    """The ``migrations/*.sql`` files already there, devdb's own example left out."""
+    folder = root / "migrations"
+    examples = {Path(rel).name for rel in template_files() if rel.startswith("migrations/")}
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.sql") if p.name not in examples)
 
 
 def _notes(root: Path, skipped: list[str]) -> list[str]:

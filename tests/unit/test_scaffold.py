@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from devdb import __version__, cli, scaffold
+from devdb.migrator.detect import is_example
 
 MIGRATION_NAME = re.compile(r"^\d{14}_[a-z0-9_]+\.sql$")  # YYYYMMDDHHMMSS_verb_description.sql
 REPO = Path(__file__).resolve().parents[2]
@@ -67,6 +68,19 @@ def test_init_never_overwrites_and_lists_what_it_skipped(tmp_path: Path) -> None
     assert again.next_commands[0] == "invoke db.setup"
     (tmp_path / "tasks.py").write_text("from devdb.tasks import ns\nnamespace = ns\n")
     assert scaffold.init_project(tmp_path).notes == ()
+
+
+def test_init_beside_migrations_of_your_own_writes_no_example(tmp_path: Path) -> None:
+    """The example migration would create catalog.products in your schema (and its seed and
+    query need it): a migrations/ folder with SQL files of yours gets none of the three."""
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "1_init.sql").write_text("-- +migrate Up\nSELECT 1;\n")
+    result = scaffold.init_project(tmp_path, cwd=tmp_path)
+    assert not [rel for rel in result.written if is_example(rel)], result.written
+    assert "tasks.py" in result.written and ".env.example" in result.written
+    assert sorted(p.name for p in (tmp_path / "migrations").iterdir()) == ["1_init.sql"]
+    assert not (tmp_path / "seeds").exists() and not (tmp_path / "queries").exists()
+    assert any("1 migration(s) of yours" in note for note in result.notes), result.notes
 
 
 def test_force_overwrites(tmp_path: Path) -> None:
