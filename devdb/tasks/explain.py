@@ -135,6 +135,12 @@ def capture(  # noqa: PLR0917 - a task's parameters are its CLI flags
     from devdb.output import info
 
     settings = settings_for()
+    if seconds < 1 and not stop:
+        from devdb.errors import ExplainError
+
+        raise ExplainError(
+            f"--seconds must be at least 1, got {seconds}", "Give the window in seconds: 60."
+        )
     if stop:
         undone = api.undo_capture(settings)
         info("capture settings restored" if undone else "no capture was left running")

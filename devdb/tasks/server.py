@@ -89,6 +89,10 @@ def logs(
     """Print the last lines of the server log (without routine checkpoint lines)."""
     from devdb import server
 
+    if lines < 0:
+        from devdb.errors import ConfigError
+
+        raise ConfigError(f"--lines must be 0 or more, got {lines}", "Give a count: --lines 50.")
     print(server.logs(settings_for(backend=backend), lines, checkpoints=checkpoints))
 
 

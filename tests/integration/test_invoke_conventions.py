@@ -142,3 +142,15 @@ def test_devdb_command_hints_name_devdb_commands(tmp_path: Path) -> None:
     (tmp_path / "tasks.py").write_text(TASKS)
     proc = _invoke(tmp_path, "db.migrate.status", **env)
     assert "Try `invoke db.up`" in proc.stderr, proc.stderr
+
+
+def test_bad_flag_values_are_one_error_line_before_anything_runs(tmp_path: Path) -> None:
+    """A negative window or line count: one Error line and a hint, no traceback, nothing
+    changed on any server (no server is even needed)."""
+    (tmp_path / "migrations").mkdir()
+    for args in (("explain.capture", "--seconds", "-1"), ("logs", "--lines", "-5")):
+        proc = _devdb(tmp_path, *args, DEVDB_BACKEND="native")
+        assert proc.returncode == 1, proc.stderr
+        assert "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.startswith(f"Error: {args[1]} must be"), proc.stderr
+        assert "Hint: " in proc.stderr
