@@ -44,6 +44,8 @@ def exits(func: F) -> F:
         except KeyboardInterrupt:
             raise Exit("Interrupted.", code=130) from None
         except Exception as exc:
+            if _during_interrupt(exc):  # a cleanup after Ctrl-C failed: still Ctrl-C
+                raise Exit("Interrupted.", code=130) from None
             lost = _connection_lost(exc)
             if lost is None:
                 raise
@@ -83,6 +85,19 @@ def _term_interrupts() -> Any:
     if threading.current_thread() is not threading.main_thread():
         return None
     return signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _during_interrupt(exc: BaseException) -> bool:
+    """``exc`` was raised while a Ctrl-C was being handled (e.g. psycopg's "another command is
+    already in progress" from a cleanup on the connection the interrupt left busy)."""
+    seen = exc.__context__
+    for _ in range(20):
+        if seen is None:
+            return False
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__context__
+    return False
 
 
 def _connection_lost(exc: Exception) -> DevdbError | None:

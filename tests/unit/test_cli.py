@@ -39,3 +39,32 @@ def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path) -> None:
     _, stderr = proc.communicate(timeout=60)
     assert "Traceback" not in stderr, stderr
     assert "BrokenPipeError" not in stderr, stderr
+
+
+def test_an_error_from_a_cleanup_after_ctrl_c_is_still_an_interrupt() -> None:
+    """Seen once in `devdb setup` with Ctrl-C: the interrupted query left the connection busy,
+    a cleanup's query failed with "another command is already in progress", and the task said
+    the server had gone away (exit 1, "Start the server again")."""
+    import psycopg
+    from invoke.exceptions import Exit
+
+    from devdb.tasks._common import exits
+
+    @exits
+    def task() -> None:
+        try:
+            raise KeyboardInterrupt
+        finally:
+            raise psycopg.OperationalError("sending query failed: another command is in progress")
+
+    with pytest.raises(Exit) as err:
+        task()
+    assert (err.value.code, err.value.message) == (130, "Interrupted.")
+
+    @exits
+    def server_gone() -> None:
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    with pytest.raises(Exit) as err:
+        server_gone()
+    assert err.value.code == 1
