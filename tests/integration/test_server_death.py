@@ -106,20 +106,7 @@ def test_the_server_dies_during_a_migration(native: Settings, tmp_path: Path) ->
     slow = native.root / "migrations" / "20250101000200_slow.sql"
     slow.write_text("-- +migrate Up\nCREATE TABLE slow (id int);\nSELECT pg_sleep(60);\n")
     try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "invoke", "db.migrate"],
-            cwd=native.root,
-            env=_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        _wait_for_query(info, "pg_sleep")
-        kill_postmaster(native.state_dir / "native" / "data")
-        _, stderr = proc.communicate(timeout=120)
-        assert proc.returncode == 1, stderr
-        assert "Traceback" not in stderr, stderr
-        assert len([x for x in stderr.splitlines() if x.startswith("Error:")]) == 1, stderr
+        _killed_while(native, info, "pg_sleep", "db.migrate")
         server.up(native)
         assert content_digest(info) == old  # no table slow, no record of the migration
         status = _invoke(native, "db.migrate.status")
@@ -127,6 +114,26 @@ def test_the_server_dies_during_a_migration(native: Settings, tmp_path: Path) ->
     finally:
         slow.unlink()
         server.up(native)
+
+
+def _killed_while(native: Settings, info: object, query: str, *args: str) -> str:
+    """Run ``invoke ARGS``, kill -9 the server once ``query`` runs; returns its stderr, which
+    must be one Error line (exit 1, no traceback)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=native.root,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for_query(info, query)
+    kill_postmaster(native.state_dir / "native" / "data")
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1, stderr
+    assert "Traceback" not in stderr, stderr
+    assert len([x for x in stderr.splitlines() if x.startswith("Error:")]) == 1, stderr
+    return stderr
 
 
 def _wait_for_query(info: object, text: str) -> None:
@@ -169,23 +176,10 @@ def test_the_server_dies_while_pg_restore_runs(native: Settings, tmp_path: Path)
             "current_database() = 'slow_source' THEN 0 ELSE 60 END)"
         )
     pgdump.dump(native, info.for_database("slow_source"), tmp_path / "slow.dump")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "invoke", "db.load", str(tmp_path / "slow.dump"), "--yes"],
-        cwd=native.root,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    _wait_for_query(info, "REFRESH MATERIALIZED VIEW")
-    kill_postmaster(native.state_dir / "native" / "data")
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 1, stderr
-    assert "Traceback" not in stderr, stderr
-    errors = [line for line in stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, stderr
-    assert "the server went away during db.load" in errors[0], stderr
-    assert "holds its previous content" in errors[0], stderr
+    args = ("db.load", str(tmp_path / "slow.dump"), "--yes")
+    stderr = _killed_while(native, info, "REFRESH MATERIALIZED VIEW", *args)
+    assert "the server went away during db.load" in stderr, stderr
+    assert "holds its previous content" in stderr, stderr
     assert "Is the file complete" not in stderr, stderr
     server.up(native)
     assert content_digest(info) == old
