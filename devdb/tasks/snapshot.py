@@ -58,6 +58,9 @@ def _clients(gone: list[str], database: str) -> None:
         info(f"disconnected {len(gone)} client(s) of {database!r}: {', '.join(sorted(set(gone)))}")
 
 
+UNDO = "undo: invoke db.snapshot.restore --undo"  # what a replacing task prints last
+
+
 @task(help={"name": "snapshot name", "replace": "overwrite a snapshot of that name"})
 @exits
 def save(c: Context, name: str, replace: bool = False) -> None:
@@ -115,7 +118,7 @@ def restore(
     assert name is not None
     gone = snapshots.restore(conninfo, name)
     _clients(gone, conninfo.dbname)
-    info(f"restored {conninfo.dbname!r} from snapshot {name!r}; undo: db.snapshot.restore --undo")
+    info(f"restored {conninfo.dbname!r} from snapshot {name!r}; {UNDO}")
 
 
 @task(name="list", help={"json": "print one JSON document"})
@@ -185,7 +188,7 @@ def load(c: Context, file: str, yes: bool = False, force: bool = False) -> None:
     settings, conninfo = _target(force, "load a dump")
     confirm_drop(conninfo.dbname, action="db.load", yes=yes, detail=f" by the content of {file}")
     _clients(pgdump.load(settings, conninfo, Path(file)), conninfo.dbname)
-    info(f"loaded {file} into {conninfo.dbname!r}; undo: db.snapshot.restore --undo")
+    info(f"loaded {file} into {conninfo.dbname!r}; {UNDO}")
 
 
 def _size(n: int) -> str:

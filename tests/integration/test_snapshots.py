@@ -211,7 +211,9 @@ def test_snapshot_tasks_from_the_command_line(db: ConnInfo, tmp_path: Path) -> N
     refused = run("db.snapshot.restore", "cli")  # no terminal, no --yes: a refusal
     assert refused.returncode == 1
     assert f"database {db.dbname!r} was left untouched" in refused.stderr
-    assert run("db.snapshot.restore", "cli", "--yes").returncode == 0
+    restored = run("db.snapshot.restore", "cli", "--yes")
+    assert restored.returncode == 0
+    assert "undo: invoke db.snapshot.restore --undo" in restored.stderr  # a command that runs
     assert content_digest(db) == before
     assert run("db.snapshot.restore", "--undo", "--yes").returncode == 0
     assert content_digest(db) != before
