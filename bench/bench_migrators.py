@@ -138,6 +138,13 @@ def django_side_by_side(root: Path, env: dict[str, str], url: str, n: int, runs:
         total = statistics.median(w for w, _ in figures)
         per_test = statistics.median(t for _, t in figures) / n
         print(f"  {label:58} {total:8.2f}s {per_test * 1000:8.1f}ms")
+    from bench_reset import fixture_cost
+
+    extra, with_pytest = fixture_cost(root, env, n)
+    print(
+        f"  fresh_db, measured as for Alembic below: {extra * 1000:.1f} ms per test "
+        f"({with_pytest * 1000:.1f} ms including pytest itself)"
+    )
 
 
 def alembic_figures(root: Path, env: dict[str, str], n: int, runs: int) -> None:
