@@ -16,7 +16,7 @@ from devdb.conninfo import ConnInfo
 from devdb.copies import dbops, names
 from devdb.database import connect, create_database
 from devdb.settings import Settings
-from tests.conftest import make_project
+from tests.conftest import make_project, run_invoke
 from tests.integration.dbdigest import content_digest
 
 MIGRATIONS = {
@@ -108,36 +108,57 @@ def wait_background(timeout: float = 60) -> None:
 
 
 def _spare_children() -> list[int]:
+    me = os.getpid()
+    return [p.pid for p in processes() if p.ppid == me and b"devdb.copies.spare" in p.cmdline]
+
+
+@dataclass(frozen=True)
+class Process:
+    pid: int
+    ppid: int
+    pgrp: int
+    cmdline: bytes
+
+
+def processes() -> list[Process]:
+    """The live (not zombie) processes of this machine, from /proc."""
     found = []
     for entry in Path("/proc").iterdir():
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except (OSError, NotADirectoryError):
+        if not entry.name.isdigit():
             continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == os.getpid() and fields[0] != "Z" and b"devdb.copies.spare" in cmdline:
-            found.append(int(entry.name))
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if fields[0] != "Z":  # state, ppid, pgrp
+            found.append(Process(int(entry.name), int(fields[1]), int(fields[2]), cmdline))
     return found
 
 
 def invoke(
-    settings: Settings, *args: str, fault: str | None = None, extra: dict[str, str] | None = None
+    settings: Settings, *args: str, fault: str | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """``invoke ARGS`` on an external-backend project, with ``DEVDB_FAULT`` set to ``fault``."""
+    return run_invoke(settings, *args, extra={"DEVDB_FAULT": fault} if fault else None)
+
+
+def native_env(settings: Settings) -> dict[str, str]:
+    """The environment of a command on a native-backend project (its own state folder)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
-    env.update(
-        DEVDB_BACKEND="external",
-        DATABASE_URL=settings.database_url or "",
-        DEVDB_DATABASE=settings.database,
-        NO_COLOR="1",
-    )
-    if fault:
-        env["DEVDB_FAULT"] = fault
-    env.update(extra or {})
+    env.pop("DATABASE_URL", None)
+    return env | {
+        "DEVDB_BACKEND": "native",
+        "DEVDB_STATE_DIR": str(settings.state_dir),
+        "NO_COLOR": "1",
+    }
+
+
+def invoke_native(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "invoke", *args],
         cwd=settings.root,
-        env=env,
+        env=native_env(settings),
         capture_output=True,
         text=True,
         timeout=300,
@@ -166,17 +187,7 @@ def kill_postmaster(data: Path, timeout: float = 30) -> None:
 
 
 def _group_alive(pgid: int) -> bool:
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":  # state, ppid, pgrp
-            return True
-    return False
+    return any(p.pgrp == pgid for p in processes())
 
 
 def start_paused(

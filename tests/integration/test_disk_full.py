@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from devdb.database import connect
 from devdb.settings import Settings
 from tests.conftest import make_project
 from tests.integration.dbdigest import content_digest
-from tests.integration.faultkit import change, temporaries, write_migrations
+from tests.integration.faultkit import change, invoke_native, temporaries, write_migrations
 from tests.integration.test_reset import wait_for_spare
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
@@ -77,21 +76,6 @@ def fill(balloon: Path, leave: int) -> None:
         fh.truncate(max(0, size - leave))
 
 
-def _invoke(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
-    env.pop("DATABASE_URL", None)
-    env |= {"DEVDB_BACKEND": "native", "DEVDB_STATE_DIR": str(settings.state_dir)}
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
-        cwd=settings.root,
-        env={**env, "NO_COLOR": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def _one_error(proc: subprocess.CompletedProcess[str]) -> str:
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
@@ -112,20 +96,20 @@ def _one_error(proc: subprocess.CompletedProcess[str]) -> str:
 def test_a_full_disk_changes_nothing_and_says_where(full: Settings, args: tuple[str, ...]) -> None:
     info = reset.project_conninfo(full)
     before = content_digest(info)
-    error = _one_error(_invoke(full, *args))
+    error = _one_error(invoke_native(full, *args))
     assert "no space left" in error
     assert str(full.state_dir / "native" / "data") in error  # the folder
     if args[0] != "db.load":
         assert "needed" in error  # and how much
     assert content_digest(info) == before
-    assert _invoke(full, "db.snapshot.list").returncode == 0
+    assert invoke_native(full, "db.snapshot.list").returncode == 0
     assert temporaries(info.for_database("postgres")) == []
 
 
 def test_a_dump_into_a_full_folder_names_it(full: Settings, disk: Path) -> None:
     fill(disk / "balloon2", 1024)  # not even the dump's 6 kB fit
     try:
-        error = _one_error(_invoke(full, "db.dump", str(disk / "out.dump")))
+        error = _one_error(invoke_native(full, "db.dump", str(disk / "out.dump")))
     finally:
         (disk / "balloon2").unlink()
     assert f"no space left in {disk}" in error
@@ -136,9 +120,9 @@ def test_a_dump_into_a_full_folder_names_it(full: Settings, disk: Path) -> None:
 def test_everything_works_again_once_space_is_freed(full: Settings, disk: Path) -> None:
     (disk / "balloon").unlink()
     info = reset.project_conninfo(full)
-    assert _invoke(full, "db.snapshot.save", "s1").returncode == 0
-    assert _invoke(full, "db.reset", "--yes").returncode == 0
-    loaded = _invoke(full, "db.load", "b.dump", "--yes")
+    assert invoke_native(full, "db.snapshot.save", "s1").returncode == 0
+    assert invoke_native(full, "db.reset", "--yes").returncode == 0
+    loaded = invoke_native(full, "db.load", "b.dump", "--yes")
     assert loaded.returncode == 0, loaded.stderr
     with connect(info) as conn:
         assert conn.execute("SELECT count(*) FROM items").fetchone() == (100,)

@@ -8,23 +8,10 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from devdb.settings import Settings
 from tests.conftest import run_invoke
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
+from tests.integration.faultkit import processes
 
 
 def test_ctrl_c_during_a_parallel_seed_prints_no_traceback(project_on_server: Settings) -> None:
@@ -47,7 +34,7 @@ def test_ctrl_c_during_a_parallel_seed_prints_no_traceback(project_on_server: Se
         start_new_session=True,  # its own process group, as a terminal's foreground job
     )
     deadline = time.monotonic() + 120
-    while len(_children(proc.pid)) < 2:  # the worker processes are there
+    while len([p for p in processes() if p.ppid == proc.pid]) < 2:  # the worker processes are there
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the seed never started its workers"
         time.sleep(0.05)

@@ -4,7 +4,6 @@ back with the project database intact and the next command sweeps what was left.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,7 +19,9 @@ from tests.conftest import make_project
 from tests.integration.dbdigest import content_digest
 from tests.integration.faultkit import (
     change,
+    invoke_native,
     kill_postmaster,
+    native_env,
     privileges,
     start_paused,
     temporaries,
@@ -43,29 +44,15 @@ def native(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     NativeBackend(settings).remove()
 
 
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
-    env.pop("DATABASE_URL", None)
-    return {**env, "DEVDB_BACKEND": "native", "NO_COLOR": "1"}
-
-
-def _invoke(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
-        cwd=settings.root,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
+PREVIOUS = "holds its previous content (nothing was swapped)"
+EITHER = "holds either its previous or the new content"  # the COMMIT got no answer
 CASES = [
-    pytest.param(("db.reset", "--yes"), "swap.before_commit", "db.reset", id="reset"),
-    pytest.param(("db.snapshot.restore", "s1", "--yes"), "copy.built", "", id="restore"),
-    pytest.param(("db.snapshot.restore", "--undo", "--yes"), "swap.before_commit", "", id="undo"),
-    pytest.param(("db.load", "b.dump", "--yes"), "load.restored", "db.load", id="load"),
+    pytest.param(("db.reset", "--yes"), "swap.before_commit", EITHER, id="reset"),
+    pytest.param(("db.snapshot.restore", "s1", "--yes"), "copy.built", PREVIOUS, id="restore"),
+    pytest.param(
+        ("db.snapshot.restore", "--undo", "--yes"), "swap.before_commit", EITHER, id="undo"
+    ),
+    pytest.param(("db.load", "b.dump", "--yes"), "load.restored", PREVIOUS, id="load"),
 ]
 
 
@@ -80,7 +67,7 @@ def test_the_server_dies_mid_command(
     admin = info.for_database("postgres")
     acl = privileges(admin, info.dbname)
     marker = tmp_path / "paused"
-    proc = start_paused(native, list(args), point, marker, _env())
+    proc = start_paused(native, list(args), point, marker, native_env(native))
     kill_postmaster(native.state_dir / "native" / "data")
     marker.unlink()
     _, stderr = proc.communicate(timeout=120)
@@ -94,7 +81,7 @@ def test_the_server_dies_mid_command(
     server.up(native)  # the server comes back; nothing is created or lost
     assert content_digest(info) == old
     assert privileges(admin, info.dbname) == acl
-    assert _invoke(native, "db.snapshot.list").returncode == 0  # the next command sweeps
+    assert invoke_native(native, "db.snapshot.list").returncode == 0  # the next command sweeps
     assert temporaries(admin) == []
 
 
@@ -109,7 +96,7 @@ def test_the_server_dies_during_a_migration(native: Settings, tmp_path: Path) ->
         _killed_while(native, info, "pg_sleep", "db.migrate")
         server.up(native)
         assert content_digest(info) == old  # no table slow, no record of the migration
-        status = _invoke(native, "db.migrate.status")
+        status = invoke_native(native, "db.migrate.status")
         assert "pending" in status.stdout and "20250101000200_slow" in status.stdout
     finally:
         slow.unlink()
@@ -122,7 +109,7 @@ def _killed_while(native: Settings, info: object, query: str, *args: str) -> str
     proc = subprocess.Popen(
         [sys.executable, "-m", "invoke", *args],
         cwd=native.root,
-        env=_env(),
+        env=native_env(native),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -183,5 +170,5 @@ def test_the_server_dies_while_pg_restore_runs(native: Settings, tmp_path: Path)
     assert "Is the file complete" not in stderr, stderr
     server.up(native)
     assert content_digest(info) == old
-    assert _invoke(native, "db.snapshot.list").returncode == 0  # the next command sweeps
+    assert invoke_native(native, "db.snapshot.list").returncode == 0  # the next command sweeps
     assert temporaries(admin) == []

@@ -3,7 +3,6 @@ a missing project database comes back from devdb's undo copy instead of being cr
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,13 +17,12 @@ from devdb.database import connect
 from devdb.settings import Settings
 from tests.conftest import make_project
 from tests.integration.dbdigest import content_digest
+from tests.integration.faultkit import native_env
 
 
 def test_two_db_up_at_once_on_a_fresh_checkout_both_succeed(tmp_path: Path) -> None:
     settings = make_project(tmp_path / "proj")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
-    env.pop("DATABASE_URL", None)
-    env |= {"DEVDB_BACKEND": "native", "NO_COLOR": "1"}
+    env = native_env(settings)
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "invoke", "db.up"],
