@@ -206,20 +206,20 @@ def reset(
     profile = profile or settings.profile
     scale = scale if scale is not None else settings.scale
     conninfo = project_conninfo(settings)
-    with connect_admin(conninfo) as conn:
+    # the watch covers the template build too: a server dying there is reported as such
+    with connect_admin(conninfo) as conn, server_watch(conn, conninfo.dbname, "db.reset") as phase:
         tpl = ensure_template(settings, conn, conninfo, profile=profile, scale=scale, rebuild=hard)
         existed = database_exists(conn, conninfo.dbname)
         meta = {"kind": "reset", "template": tpl.name, "digest": tpl.digest, "profile": profile}
-        with server_watch(conn, conninfo.dbname, "db.reset") as phase:
-            gone, _, used_spare = replace_database(
-                conn,
-                conninfo.dbname,
-                tpl.name,
-                conninfo.user,
-                meta={**meta, "scale": scale, "created": now_iso()},
-                use_spare=True,
-                phase=phase,
-            )
+        gone, _, used_spare = replace_database(
+            conn,
+            conninfo.dbname,
+            tpl.name,
+            conninfo.user,
+            meta={**meta, "scale": scale, "created": now_iso()},
+            use_spare=True,
+            phase=phase,
+        )
         pruned = prune_templates(conn, settings, keep=tpl.name, profile=profile)
         if pruned or tpl.built:
             spare.prune(conn)

@@ -154,13 +154,27 @@ def server_watch(conn: Conn, target: str, what: str) -> Iterator[Phase]:
             info(f"interrupted after the swap: database {target!r} holds the new content")
         raise
     except (psycopg.OperationalError, psycopg.InterfaceError, DatabaseError) as exc:
-        if not (conn.closed or conn.broken):
+        if not _gone(conn):
             raise
         holds = _HOLDS[phase.state]
         raise ServerGone(
             f"the server went away during {what}: database {target!r} holds {holds}; "
             f"temporary copies are dropped by the next command ({_first_line(exc)})"
         ) from exc
+
+
+def _gone(conn: Conn) -> bool:
+    """The server went away: ``conn`` is broken, or (when the failure was on another
+    connection, a template build's say) no longer answers."""
+    import psycopg
+
+    if conn.closed or conn.broken:
+        return True
+    try:
+        conn.execute("SELECT 1")
+    except psycopg.OperationalError:
+        return True
+    return False
 
 
 def _first_line(exc: BaseException) -> str:

@@ -48,6 +48,7 @@ PREVIOUS = "holds its previous content (nothing was swapped)"
 EITHER = "holds either its previous or the new content"  # the COMMIT got no answer
 CASES = [
     pytest.param(("db.reset", "--yes"), "swap.before_commit", EITHER, id="reset"),
+    pytest.param(("db.reset", "--yes", "--hard"), "build.migrated", PREVIOUS, id="build"),
     pytest.param(("db.snapshot.restore", "s1", "--yes"), "copy.built", PREVIOUS, id="restore"),
     pytest.param(
         ("db.snapshot.restore", "--undo", "--yes"), "swap.before_commit", EITHER, id="undo"
