@@ -133,7 +133,7 @@ def test_tasks_exit_codes_and_outputs(gate: tuple[Settings, ConnInfo], tmp_path:
     missing = run_invoke(settings, "db.explain.check")
     assert missing.returncode == 1
     assert missing.stderr.startswith("Error: no EXPLAIN baseline")
-    assert "Hint: Record one with `invoke db.explain.baseline`" in missing.stderr
+    assert "Hint: Record it with `invoke db.explain.baseline`" in missing.stderr
 
     assert run_invoke(settings, "db.explain.baseline").returncode == 0
     ok = run_invoke(settings, "db.explain.check", "--json")
