@@ -7,7 +7,8 @@ applied) and ``files_digest(settings)`` (a digest of the files' normalized conte
 from __future__ import annotations
 
 from devdb.migrations.files import files_digest, load_migrations, new_migration
-from devdb.migrations.runner import accept, down, migrate, redo, status
+from devdb.migrations.rollback import down, plan_down, redo
+from devdb.migrations.runner import accept, migrate, status
 
 __all__ = [
     "accept",
@@ -16,6 +17,7 @@ __all__ = [
     "load_migrations",
     "migrate",
     "new_migration",
+    "plan_down",
     "redo",
     "status",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import configparser
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,6 +123,12 @@ class AlembicMigrator(BaseMigrator):
     ) -> list[str]:
         done: list[str] = self._call(conninfo, "downgrade", to or f"-{steps}", progress)
         return done
+
+    def known_target(self, to: str, versions: list[str]) -> bool:
+        """``base``, a revision (or a unique start of one), or a relative ``-N``/``REV-N``."""
+        if to == "base" or re.fullmatch(r"(\w*)[-+]\d+", to):
+            return True
+        return len([v for v in versions if v.startswith(to)]) == 1
 
     def new(self, name: str) -> Path:
         # `alembic revision` without --autogenerate never connects: any URL will do

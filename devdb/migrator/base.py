@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
-from devdb.conninfo import ConnInfo, mask
-from devdb.errors import ConfigError, MigrationToolFailed, MigratorUnsupported
+from devdb.conninfo import ConnInfo, clean_environ, mask
+from devdb.errors import ConfigError, MigrationError, MigrationToolFailed, MigratorUnsupported
 from devdb.settings import Settings
 
 if TYPE_CHECKING:
@@ -83,6 +83,11 @@ class Migrator(Protocol):
         to: str | None = None,
         progress: Progress = quiet,
     ) -> list[str]: ...
+
+    def plan_down(self, conninfo: ConnInfo, *, steps: int = 1, to: str | None = None) -> list[str]:
+        """What ``down`` would roll back, newest first ([] when nothing), checked first (the
+        target exists, ...); changes nothing. Callers keep the undo snapshot only after it."""
+        ...
 
     def new(self, name: str) -> Path: ...
 
@@ -165,6 +170,29 @@ class BaseMigrator:
         progress: Progress = quiet,
     ) -> list[str]:
         raise self.cannot(*UNSUPPORTED["down"])
+
+    def plan_down(self, conninfo: ConnInfo, *, steps: int = 1, to: str | None = None) -> list[str]:
+        """From ``status``: the applied migrations, newest first (the newest ``steps`` of them,
+        or, with ``to``, every one newer than ``to`` when it is one of them); a ``to`` the tool
+        words otherwise (``known_target``) is left to the tool."""
+        self.check("down")
+        if to is None and steps < 0:
+            raise MigrationError(f"--steps must be 0 or more, got {steps}")
+        rows = self.status(conninfo)
+        applied = [str(r["version"]) for r in rows if r["state"] == "applied"][::-1]
+        if to is None:
+            return applied[:steps]
+        if not self.known_target(to, [str(r["version"]) for r in rows]):
+            shown = ", ".join(str(r["version"]) for r in rows[-10:]) or "none"
+            raise MigrationError(
+                f"--to {to}: the {self.name} migrator knows no such migration",
+                f"Migrations here (the newest 10 at most): {shown}.",
+            )
+        return applied[: applied.index(to)] if to in applied else applied
+
+    def known_target(self, to: str, versions: list[str]) -> bool:
+        """Whether ``--to`` names something the tool can roll back to."""
+        return to in versions
 
     def new(self, name: str) -> Path:
         raise self.cannot(*UNSUPPORTED["new"])
@@ -263,8 +291,10 @@ def _hide(text: str, secret: str | None) -> str:
 
 
 def tool_env(settings: Settings, url: str) -> dict[str, str]:
-    """The process environment plus the database URL in DEVDB_MIGRATE_URL_VAR."""
-    return {**os.environ, settings.migrate_url_var: url}
+    """The process environment without the libpq variables (a PGHOST, PGSERVICE or PGOPTIONS of
+    the caller must not point the tool at another server), plus the database URL in
+    DEVDB_MIGRATE_URL_VAR."""
+    return {**clean_environ(os.environ), settings.migrate_url_var: url}
 
 
 def refresh_grants(settings: Settings, conninfo: ConnInfo) -> None:

@@ -128,6 +128,10 @@ class DjangoMigrator(BaseMigrator):
             done += self._migrate(conninfo, *step.down.split(), progress=progress)
         return done
 
+    def known_target(self, to: str, versions: list[str]) -> bool:
+        """``APP`` (an app with migrations) or ``APP.MIGRATION``."""
+        return to in versions or any(v.partition(".")[0] == to for v in versions)
+
     def new(self, name: str) -> Path:
         raise self.cannot(
             "write a new migration from a name",

@@ -62,6 +62,11 @@ class SqlMigrator(BaseMigrator):
 
         return down(self.settings, conninfo, steps=steps, to=to, progress=progress)
 
+    def plan_down(self, conninfo: ConnInfo, *, steps: int = 1, to: str | None = None) -> list[str]:
+        from devdb.migrations import plan_down
+
+        return plan_down(self.settings, conninfo, steps=steps, to=to)
+
     def new(self, name: str) -> Path:
         from devdb.migrations import new_migration
 

@@ -27,15 +27,23 @@ def _target(force: bool | None = None, action: str = "") -> tuple[Any, Any]:
     return settings, owner_conninfo(settings)
 
 
-def _destructive(force: bool, action: str) -> tuple[Any, Any]:
-    """The guard, then the automatic undo snapshot, before a Down runs."""
+def _planned_undo(
+    force: bool, action: str, steps: int, to: str | None
+) -> tuple[Any, Any, list[str]]:
+    """The guard, the plan (checked: nothing runs, nothing is saved when it fails), then the
+    automatic undo snapshot when there is something to roll back: migrator, conninfo, plan."""
     from devdb.copies.snapshots import save_undo
+    from devdb.migrator import get_migrator
     from devdb.output import info
 
     settings, conninfo = _target(force, action)
-    save_undo(settings, conninfo)
-    info("saved the undo snapshot (`invoke db.snapshot.restore --undo` restores it)")
-    return settings, conninfo
+    migrator = get_migrator(settings)
+    migrator.check("redo" if action.startswith("redo") else "down")
+    todo = migrator.plan_down(conninfo, steps=steps, to=to)
+    if todo:
+        save_undo(settings, conninfo)
+        info("saved the undo snapshot (`invoke db.snapshot.restore --undo` restores it)")
+    return migrator, conninfo, todo
 
 
 @task(
@@ -74,12 +82,12 @@ def up(
 @exits
 def down(c: Context, steps: int = 1, to: str | None = None, force: bool = False) -> None:
     """Roll back the newest migration(s); keeps an undo snapshot first."""
-    from devdb.migrator import get_migrator
     from devdb.output import info
 
-    migrator = get_migrator(settings_for())
-    migrator.check("down")  # before the undo snapshot
-    _, conninfo = _destructive(force, "migrate down")
+    migrator, conninfo, todo = _planned_undo(force, "migrate down", steps, to)
+    if not todo:
+        info("nothing to roll back (the undo snapshot is kept as it was)")
+        return
     done = migrator.down(conninfo, steps=steps, to=to, progress=info)
     info(f"rolled back {len(done)} migration(s)")
 
@@ -119,12 +127,14 @@ def new(c: Context, name: str) -> None:
 @exits
 def redo(c: Context, force: bool = False) -> None:
     """Roll back the newest migration and apply it again."""
-    from devdb.migrator import get_migrator
+    from devdb.errors import MigrationError
     from devdb.output import info
 
-    migrator = get_migrator(settings_for())
-    migrator.check("redo")  # before the undo snapshot
-    _, conninfo = _destructive(force, "redo a migration")
+    migrator, conninfo, todo = _planned_undo(force, "redo a migration", 1, None)
+    if not todo:
+        raise MigrationError(
+            "no migration is applied: nothing to redo", "The undo snapshot is kept as it was."
+        )
     migrator.redo(conninfo, progress=info)
 
 

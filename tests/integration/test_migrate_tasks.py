@@ -100,3 +100,63 @@ def test_verify_task_passes_on_the_demo_and_fails_on_a_leaky_down(
     assert bad.returncode == 1
     report = {v["version"]: v for v in json.loads(bad.stdout)}
     assert report["20991231000000"]["left_behind"] == ["SCHEMA extra"]
+
+
+def test_down_and_redo_plan_first_and_keep_the_undo_when_nothing_can_roll_back(
+    project_on_server: Settings, scratch_db: ConnInfo
+) -> None:
+    from devdb.copies.names import undo_name
+    from devdb.copies.snapshots import save_undo
+    from devdb.database import ADMIN_DB, drop_database
+
+    settings = project_on_server
+    save_undo(settings, scratch_db)  # stands for the undo of the user's last reset
+    undo = scratch_db.for_database(undo_name(scratch_db.dbname))
+
+    admin = scratch_db.for_database(ADMIN_DB)
+
+    def undo_oid() -> object:  # a new undo is a new database (the undo takes no connections)
+        with connect(admin, autocommit=True) as conn:
+            row = conn.execute("SELECT oid FROM pg_database WHERE datname = %s", (undo.dbname,))
+            return row.fetchone()
+
+    kept = undo_oid()
+    assert kept is not None
+
+    def undo_kept() -> bool:
+        return undo_oid() == kept
+
+    def refused(*args: str, code: int, says: str) -> None:
+        run = run_invoke(settings, *args)
+        assert run.returncode == code, run.stderr
+        assert says in run.stderr and "saved the undo" not in run.stderr, run.stderr
+        assert "Traceback" not in run.stderr and undo_kept(), args
+
+    try:
+        refused("db.migrate.down", code=0, says="nothing to roll back")
+        refused("db.migrate.redo", code=1, says="Error: no migration is applied: nothing to redo")
+        assert run_invoke(settings, "db.migrate").returncode == 0
+        refused("db.migrate.down", "--steps", "0", code=0, says="nothing to roll back")
+        refused("db.migrate.down", "--to", "nope", code=1, says="Error: --to nope: no migration")
+        refused("db.migrate.down", "--to", "nope", code=1, says="20250101000800")
+        (settings.migrations_dir / "20991231000000_add_no_down.sql").write_text(
+            "-- +migrate Up\nCREATE TABLE no_down (id int);\n"
+        )
+        assert run_invoke(settings, "db.migrate").returncode == 0
+        refused("db.migrate.down", "--steps", "2", code=1, says="has no Down section")
+        refused("db.migrate.redo", code=1, says="has no Down section")
+        with connect(scratch_db, autocommit=True) as conn:  # nothing half rolled back
+            assert conn.execute("SELECT to_regclass('no_down') IS NOT NULL").fetchone() == (True,)
+
+        (settings.migrations_dir / "20991231000000_add_no_down.sql").write_text(
+            "-- +migrate Up\nCREATE TABLE no_down (id int);\n"
+            "-- +migrate Down\nDROP TABLE no_down;\n"
+        )
+        assert run_invoke(settings, "db.migrate.accept").returncode == 0
+        run = run_invoke(settings, "db.migrate.down", "--to", "20250101000700")
+        assert run.returncode == 0, run.stderr
+        assert "saved the undo" in run.stderr and "rolled back 2 migration(s)" in run.stderr
+        assert not undo_kept()  # the test can tell a kept undo from a replaced one
+    finally:
+        with connect(admin, autocommit=True) as conn:
+            drop_database(conn, undo.dbname)

@@ -109,7 +109,12 @@ def test_schema_dump_and_check(project: Settings) -> None:
 def test_verify_status_down_and_new(project: Settings) -> None:
     out = ok(project, "db.migrate.verify")
     assert "all 4 migration(s) verified" in out
+    assert "nothing to roll back" in ok(project, "db.migrate.down")  # and no undo saved
     ok(project, "db.migrate")
+    unknown = run_invoke(project, "db.migrate.down", "--to", "nope")
+    assert unknown.returncode == 1, unknown.stderr
+    assert unknown.stderr.startswith("Error: --to nope: the alembic migrator knows no such")
+    assert HEAD in unknown.stderr and "saved the undo" not in unknown.stderr
     status = ok(project, "db.migrate.status")
     assert "4 applied, 0 pending" in status
     assert "rolled back 1 migration(s)" in ok(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -82,3 +83,39 @@ def test_what_a_command_cannot_do_is_one_line(project: Settings) -> None:
         run = run_invoke(project, *args)
         assert run.returncode == 1
         assert run.stderr.startswith("Error: the command migrator cannot "), run.stderr
+
+
+ENV_DUMP = """
+import json, os, sys
+seen = {k: v for k, v in os.environ.items() if k.startswith("PG") or k == "DATABASE_URL"}
+open("tool_env.json", "w").write(json.dumps(seen))
+"""
+
+
+def test_the_tool_gets_the_url_and_none_of_the_callers_libpq_variables(
+    tmp_path: Path, scratch_db: ConnInfo
+) -> None:
+    import json
+    import sys
+
+    project = adopt(
+        "dbmate_project",
+        tmp_path / "notes",
+        scratch_db,
+        DEVDB_MIGRATOR="command",
+        DEVDB_MIGRATE_COMMAND=f'"{sys.executable} envdump.py"',
+        DEVDB_MIGRATOR_INPUTS="envdump.py",
+    )
+    (project.root / "envdump.py").write_text(ENV_DUMP)
+    elsewhere = {
+        "PGHOST": "elsewhere.invalid",
+        "PGPORT": "6543",
+        "PGDATABASE": "other",
+        "PGOPTIONS": "-c search_path=elsewhere",
+        "PGHOSTADDR": "127.0.0.1",  # devdb itself honours it: the same server
+    }
+    run = run_invoke(project, "db.migrate", extra=elsewhere)
+    assert run.returncode == 0, run.stdout + run.stderr
+    seen = json.loads((project.root / "tool_env.json").read_text())
+    assert not set(seen) & set(elsewhere), seen
+    assert urlsplit(seen["DATABASE_URL"]).path == f"/{scratch_db.dbname}"

@@ -77,7 +77,12 @@ def test_schema_check_and_verify(project: Settings) -> None:
 
 
 def test_status_and_downs(project: Settings, scratch_db: ConnInfo) -> None:
+    assert "nothing to roll back" in ok(project, "db.migrate.down")  # and no undo saved
     ok(project, "db.migrate")
+    unknown = run_invoke(project, "db.migrate.down", "--to", "nope")
+    assert unknown.returncode == 1, unknown.stderr
+    assert unknown.stderr.startswith("Error: --to nope: the django migrator knows no such")
+    assert "orders.0002_order_status" in unknown.stderr and "saved the undo" not in unknown.stderr
     assert "5 applied, 0 pending" in ok(project, "db.migrate.status")
     assert "rolled back 1 migration(s)" in ok(project, "db.migrate.down")
     applied = [str(r[0]) for r in query(scratch_db, APPLIED)]
