@@ -252,6 +252,23 @@ def _no_transaction_control(statements: list[Statement], path: Path) -> None:
             )
 
 
+def _no_meta_command(source: Source, begin: int, spans: list[tuple[int, int]], path: Path) -> None:
+    """A statement that starts with a backslash is a psql meta-command (``\\i``, ``\\set``):
+    psql runs those itself, and devdb sends SQL to the server only."""
+    for s, e in spans:
+        text = source.text[begin + s : begin + e]
+        noise = _LEADING_NOISE.match(text)
+        at = noise.end() if noise else 0
+        if text.startswith("\\", at):
+            raise _fail(
+                path,
+                source.position(begin + s + at)[0],
+                f"psql meta-command `{text[at:].splitlines()[0].strip()}` is not SQL",
+                "devdb sends SQL to the server, without psql: write the SQL itself in the "
+                "migration (for `\\i FILE`, the statements of FILE).",
+            )
+
+
 def _block(source: Source, begin: int, end: int) -> list[Statement]:
     start = skip_noise(source.text, begin, end, blocks=False)  # as psql: /* */ is sent
     stop = len(source.text[start:end].rstrip()) + start
@@ -269,6 +286,7 @@ def _plain(source: Source, begin: int, end: int, tail_ok: bool, path: Path) -> l
         message = f"{exc.what} is never closed"
         raise _fail(path, line, message, "Close it (or fix its quoting).") from exc
     spans += last.spans
+    _no_meta_command(source, begin, [*spans, *([last.tail] if last.tail else [])], path)
     if last.tail is not None:
         if not tail_ok:
             raise _fail(

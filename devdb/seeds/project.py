@@ -39,10 +39,25 @@ class SeedFile:
     tables: list[api.Table] = field(default_factory=list)
 
 
+def seeds_folder(settings: Settings) -> Path | None:
+    """The seeds folder; None when the default ``seeds/`` is absent (a project with no seeds).
+    A folder DEVDB_SEEDS_DIR names must exist: a typo must not load zero seeds silently."""
+    folder = settings.seeds_dir
+    if folder.is_dir():
+        return folder
+    if folder == settings.root / "seeds":
+        return None
+    raise SeedError(
+        f"DEVDB_SEEDS_DIR: the seeds folder {folder} does not exist",
+        "Create it, or fix DEVDB_SEEDS_DIR (relative to the project root; unset, devdb uses "
+        "seeds/ and a project without that folder has no seeds).",
+    )
+
+
 def discover(settings: Settings) -> list[SeedFile]:
     """The seed files, in file-name order (helpers and hidden files left out)."""
-    folder = settings.seeds_dir
-    if not folder.is_dir():
+    folder = seeds_folder(settings)
+    if folder is None:
         return []
     files: list[SeedFile] = []
     for path in sorted(folder.iterdir()):
@@ -80,8 +95,8 @@ def with_digests(
 
 
 def helpers(settings: Settings) -> list[Path]:
-    folder = settings.seeds_dir
-    if not folder.is_dir():
+    folder = seeds_folder(settings)
+    if folder is None:
         return []
     return sorted(p for p in folder.iterdir() if p.name.startswith("_") and p.suffix == ".py")
 

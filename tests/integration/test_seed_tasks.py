@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 from devdb.conninfo import parse_url
 from devdb.migrations import migrate
@@ -53,3 +54,21 @@ def test_seed_errors_are_one_line_and_exit_1(project_on_server: Settings) -> Non
     assert "Hint: Seeds in this project: organizations, users" in bad.stderr
     scale = run_invoke(project_on_server, "db.seed", "--scale", "lots")
     assert scale.returncode == 1 and "--scale must be a number" in scale.stderr
+
+
+def test_a_seeds_folder_named_but_missing_is_an_error_the_default_one_is_not(
+    project_on_server: Settings,
+) -> None:
+    settings = project_on_server
+    assert settings.database_url
+    migrate(settings, parse_url(settings.database_url))
+    typo = run_invoke(settings, "db.seed", "--profile", "test", extra={"DEVDB_SEEDS_DIR": "nope"})
+    assert typo.returncode == 1, typo.stderr
+    assert typo.stderr.startswith("Error: DEVDB_SEEDS_DIR: the seeds folder "), typo.stderr
+    assert "nope does not exist" in typo.stderr and "Hint: Create it" in typo.stderr
+    assert "Traceback" not in typo.stderr
+
+    shutil.rmtree(settings.seeds_dir)  # a project without seeds/: nothing to load, not an error
+    none = run_invoke(settings, "db.seed", "--profile", "test")
+    assert none.returncode == 0, none.stderr
+    assert "seeded 0 of 0 seed(s)" in none.stderr, none.stderr

@@ -156,6 +156,26 @@ def test_malformed_files_are_rejected_with_file_line_and_hint(
     assert caught.value.hint
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "command"),
+    [
+        ("-- +migrate Up\nCREATE TABLE a (id int);\n\\i other.sql\n", 3, "\\i other.sql"),
+        ("-- +migrate Up\n\\set ON_ERROR_STOP on\nCREATE TABLE a (id int);\n", 2, "\\set ON_"),
+        ("-- +migrate Up\nSELECT 1;\n-- +migrate Down\n  -- why\n  \\c other\n", 5, "\\c other"),
+        ("-- +goose Up\n\\ir setup.sql\n", 2, "\\ir setup.sql"),
+    ],
+)
+def test_a_psql_meta_command_is_named_as_one_not_as_a_missing_semicolon(
+    text: str, line: int, command: str
+) -> None:
+    with pytest.raises(MigrationParseError) as caught:
+        parse(text)
+    message = caught.value.message
+    assert message.startswith(f"{NAME.name}:{line}: psql meta-command `{command}"), message
+    assert "is not SQL" in message and "semicolon" not in message
+    assert "devdb sends SQL to the server, without psql" in caught.value.hint
+
+
 def test_mis_cased_directive_hint_names_the_right_spelling() -> None:
     with pytest.raises(MigrationParseError) as caught:
         parse("-- +migrate up\nSELECT 1;\n")
