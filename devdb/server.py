@@ -115,6 +115,15 @@ def status(settings: Settings) -> dict[str, Any]:
     return doc
 
 
+def health_text(doc: dict[str, Any]) -> str:
+    """Docker's health for people: "starting" only means its healthcheck has not passed yet,
+    which is no contradiction when devdb just connected (db.up waits by connecting)."""
+    health = str(doc.get("health") or "")
+    if health == "starting" and doc.get("server_version"):
+        return "starting (Docker's healthcheck has not passed yet; the server already answers)"
+    return health
+
+
 def _version_and_copy_method(settings: Settings, conninfo: ConnInfo) -> tuple[str, str]:
     """The server's version, and how template copies are made there (file_copy, clone or
     copy): one connection for both (a login is most of db.status's time)."""

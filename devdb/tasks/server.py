@@ -53,6 +53,7 @@ def status_(c: Context, json: bool = False, backend: str | None = None) -> None:
         print(f"version:  {doc['server_version']}")
     if doc.get("copy_method"):
         print(f"copies:   {doc['copy_method']}")
+    doc["health"] = server.health_text(doc)  # the text only: --json keeps Docker's word
     for key in ("data_dir", "binaries", "container", "image", "volume", "health", "error"):
         if doc.get(key):
             print(f"{key + ':':<9} {doc[key]}")

@@ -188,3 +188,47 @@ def test_a_volume_of_another_major_version_says_what_to_do(project: Settings) ->
         server.up(project)
     assert "incompatible with server" in err.value.log
     assert "db.destroy" in err.value.hint
+
+
+def test_status_right_after_up_does_not_contradict_ready(tmp_path: Path, docker_ready: str) -> None:
+    """Docker's first healthcheck comes an interval after the start (here 10 minutes, so the
+    health is surely still "starting"), while db.up is ready as soon as it connects."""
+    import os
+    import sys
+
+    compose = tmp_path / "compose.yaml"
+    text = (REPO / "compose" / "compose.yaml").read_text()
+    compose.write_text(text.replace("interval: 2s", "interval: 600s"))
+    settings = replace(docker_project(tmp_path / "proj", docker_ready), compose_file=compose)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
+    env |= {
+        "DEVDB_BACKEND": "docker",
+        "DEVDB_POSTGRES_IMAGE": docker_ready,
+        "DEVDB_COMPOSE_FILE": str(compose),
+        "DEVDB_READY_TIMEOUT": "90",
+        "NO_COLOR": "1",
+    }
+
+    def invoke(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "invoke", *args],
+            cwd=settings.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    try:
+        up = invoke("db.up")
+        assert up.returncode == 0, up.stderr
+        status = invoke("db.status")
+        assert status.returncode == 0, status.stderr
+        health = [line for line in status.stdout.splitlines() if line.startswith("health:")]
+        assert health == [
+            "health:   starting (Docker's healthcheck has not passed yet; the server already "
+            "answers)"
+        ], status.stdout
+        assert '"health": "starting"' in invoke("db.status", "--json").stdout
+    finally:
+        DockerBackend(settings).remove()
