@@ -173,6 +173,17 @@ def listed(settings: Settings) -> list[dict[str, object]]:
     return data
 
 
+def restart(settings: Settings) -> None:
+    """``db.up`` after a crash; a failure shows the server's log (why it did not start)."""
+    from devdb import server
+    from devdb.errors import ServerStartError
+
+    try:
+        server.up(settings)
+    except ServerStartError as exc:
+        raise AssertionError(exc.render()) from exc
+
+
 def kill_postmaster(data: Path, timeout: float = 30) -> None:
     """``kill -9`` the postmaster of ``data``, then wait until its other processes (one process
     group) have noticed and exited, as they do when their postmaster dies."""

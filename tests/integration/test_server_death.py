@@ -23,6 +23,7 @@ from tests.integration.faultkit import (
     kill_postmaster,
     native_env,
     privileges,
+    restart,
     start_paused,
     temporaries,
     write_migrations,
@@ -79,7 +80,7 @@ def test_the_server_dies_mid_command(
     assert f"the server went away during {args[0]}" in errors[0]
     assert holds in errors[0]
 
-    server.up(native)  # the server comes back; nothing is created or lost
+    restart(native)  # the server comes back; nothing is created or lost
     assert content_digest(info) == old
     assert privileges(admin, info.dbname) == acl
     assert invoke_native(native, "db.snapshot.list").returncode == 0  # the next command sweeps
@@ -95,13 +96,13 @@ def test_the_server_dies_during_a_migration(native: Settings, tmp_path: Path) ->
     slow.write_text("-- +migrate Up\nCREATE TABLE slow (id int);\nSELECT pg_sleep(60);\n")
     try:
         _killed_while(native, info, "pg_sleep", "db.migrate")
-        server.up(native)
+        restart(native)
         assert content_digest(info) == old  # no table slow, no record of the migration
         status = invoke_native(native, "db.migrate.status")
         assert "pending" in status.stdout and "20250101000200_slow" in status.stdout
     finally:
         slow.unlink()
-        server.up(native)
+        restart(native)
 
 
 def _killed_while(native: Settings, info: object, query: str, *args: str) -> str:
@@ -169,7 +170,7 @@ def test_the_server_dies_while_pg_restore_runs(native: Settings, tmp_path: Path)
     assert "the server went away during db.load" in stderr, stderr
     assert "holds its previous content" in stderr, stderr
     assert "Is the file complete" not in stderr, stderr
-    server.up(native)
+    restart(native)
     assert content_digest(info) == old
     assert invoke_native(native, "db.snapshot.list").returncode == 0  # the next command sweeps
     assert temporaries(admin) == []
