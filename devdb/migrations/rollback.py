@@ -78,18 +78,22 @@ def _targets(plan: Plan, *, steps: int, to: str | None) -> list[Migration]:
     if to is None:
         versions = newest_first[:steps]
     else:
-        _check_known(plan, to)
-        versions = [v for v in newest_first if to == ALL or order(v) > order(to)]
+        every = _check_known(plan, to)
+        versions = [v for v in newest_first if every or order(v) > order(to)]
     files = _files_for(plan, versions)
     for m in files:
         _check_down(m)
     return files
 
 
-def _check_known(plan: Plan, to: str) -> None:
+def _check_known(plan: Plan, to: str) -> bool:
+    """Whether ``to`` means every applied migration (``0``, when no migration has that
+    version); an unknown ``to`` is an error naming the versions there are."""
     known = sorted({m.version for m in plan.files} | set(plan.applied), key=order)
-    if to == ALL or to in known:
-        return
+    if to in known:
+        return False
+    if to == ALL:
+        return True
     shown = ", ".join(known[-SHOWN_VERSIONS:]) or "none"
     more = f" (the newest {SHOWN_VERSIONS} of {len(known)})" if len(known) > SHOWN_VERSIONS else ""
     raise MigrationError(

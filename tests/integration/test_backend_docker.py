@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import REPO, make_project
+from conftest import REPO, make_project, run_invoke
 
 from devdb import server
 from devdb.backends.docker import DockerBackend, compose_command, connect_engine
@@ -193,31 +193,20 @@ def test_a_volume_of_another_major_version_says_what_to_do(project: Settings) ->
 def test_status_right_after_up_does_not_contradict_ready(tmp_path: Path, docker_ready: str) -> None:
     """Docker's first healthcheck comes an interval after the start (here 10 minutes, so the
     health is surely still "starting"), while db.up is ready as soon as it connects."""
-    import os
-    import sys
-
     compose = tmp_path / "compose.yaml"
     text = (REPO / "compose" / "compose.yaml").read_text()
     compose.write_text(text.replace("interval: 2s", "interval: 600s"))
     settings = replace(docker_project(tmp_path / "proj", docker_ready), compose_file=compose)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
-    env |= {
+    env = {
         "DEVDB_BACKEND": "docker",
+        "DATABASE_URL": "",
         "DEVDB_POSTGRES_IMAGE": docker_ready,
         "DEVDB_COMPOSE_FILE": str(compose),
         "DEVDB_READY_TIMEOUT": "90",
-        "NO_COLOR": "1",
     }
 
     def invoke(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "invoke", *args],
-            cwd=settings.root,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        return run_invoke(settings, *args, extra=env)
 
     try:
         up = invoke("db.up")

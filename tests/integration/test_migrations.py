@@ -11,7 +11,7 @@ import pytest
 from devdb.conninfo import ConnInfo
 from devdb.database import connect
 from devdb.errors import MigrationDrift, MigrationError, MigrationFailed
-from devdb.migrations import accept, down, migrate, redo, status
+from devdb.migrations import accept, down, migrate, plan_down, redo, status
 from devdb.migrations.schema import schema_diff, write_schema
 from devdb.migrations.verify import verify
 from devdb.settings import Settings
@@ -74,6 +74,9 @@ def test_demo_migrations_apply_roll_back_and_redo(
     assert migrate(settings, scratch_db) == [applied[-1]]
     assert down(settings, scratch_db, to=applied[0]) == applied[:0:-1]
     assert scalar(scratch_db, "SELECT count(*) FROM devdb.schema_migrations") == 1
+    assert plan_down(settings, scratch_db, to="0") == applied[:1]  # 0: every applied one
+    assert down(settings, scratch_db, to="0") == applied[:1]
+    assert plan_down(settings, scratch_db) == []
 
 
 def test_a_statement_failing_halfway_leaves_nothing_applied(
