@@ -128,6 +128,7 @@ def strategies(settings: object, template: str, runs: int) -> str:
 def bench_scale(root: Path, env: dict[str, str], scale: str, runs: int, tests: int) -> None:
     from devdb.copies.dbops import get_meta
     from devdb.copies.reset import project_conninfo
+    from devdb.copies.snapshots import snapshot_database
     from devdb.database import connect
     from devdb.settings import load_settings
 
@@ -160,7 +161,7 @@ def bench_scale(root: Path, env: dict[str, str], scale: str, runs: int, tests: i
     wall(invoke("db.snapshot.save", "bench2", "--replace"), root, env)
     used = free - shutil.disk_usage(root).free
     restore = invoke("db.snapshot.restore", "bench", "--yes")
-    snap = "devdb_snap_bench"
+    snap = snapshot_database(settings.database, "bench")
     restores = timed_runs(runs, lambda: wait_for_spares(settings, snap), restore, root, env)
 
     def no_snap_spare() -> None:
