@@ -23,6 +23,17 @@ if TYPE_CHECKING:
 LOCK = "SELECT pg_advisory_xact_lock(hashtext('devdb.seed'))"
 
 
+def abandon(conn: psycopg.Connection[Any]) -> None:
+    """Roll the transaction back; when the connection is still busy (interrupted in the middle of
+    a COPY, it cannot take a ROLLBACK), close it: the server rolls back what it had."""
+    import psycopg
+
+    try:
+        conn.rollback()
+    except psycopg.Error:
+        conn.close()
+
+
 class Execution:
     def __init__(
         self,
@@ -65,8 +76,8 @@ class Execution:
         except psycopg.Error as exc:
             self.conn.rollback()
             raise database_error(exc, self.step, self.profile, self.scale) from exc
-        except BaseException:
-            self.conn.rollback()
+        except BaseException:  # Ctrl-C, say: possibly in the middle of a COPY
+            abandon(self.conn)
             raise
         finally:
             self.progress.close()

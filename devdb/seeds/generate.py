@@ -245,15 +245,22 @@ class Generator:
     def _get_pool(self) -> Any:
         if self._pool is None:
             import multiprocessing
+            import signal
             import warnings
 
             with warnings.catch_warnings():
                 # Python 3.12+ warns about fork() in a process with threads (pytest-xdist, say);
                 # the workers only compute and never touch locks the threads hold.
                 warnings.filterwarnings("ignore", "This process .* is multi-threaded")
-                self._pool = multiprocessing.get_context("fork").Pool(
-                    self.workers, initializer=_quiet_worker
-                )
+                # Ctrl-C waits until the pool exists (and is then stopped by close()); workers
+                # are born with it blocked, so none can be interrupted before it ignores it.
+                interrupts = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+                try:
+                    self._pool = multiprocessing.get_context("fork").Pool(
+                        self.workers, initializer=_quiet_worker
+                    )
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, interrupts)
         return self._pool
 
 
