@@ -114,16 +114,6 @@ def database_exists(conn: psycopg.Connection[Any], name: str) -> bool:
     )
 
 
-def terminate_backends(conn: psycopg.Connection[Any], name: str) -> int:
-    """Disconnect every other session on database ``name``; returns how many were ended."""
-    rows = conn.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        "WHERE datname = %s AND pid <> pg_backend_pid()",
-        (name,),
-    ).fetchall()
-    return len(rows)
-
-
 def create_database(
     conn: psycopg.Connection[Any],
     name: str,

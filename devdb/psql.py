@@ -31,10 +31,6 @@ class PsqlCommand:
     env: dict[str, str] = field(default_factory=dict)
     where: str = "local"  # local, native or container
 
-    def printable(self) -> str:
-        """The command line as it may be shown (the password is never part of it)."""
-        return " ".join(self.argv)
-
 
 def local_psql(settings: Settings, backend_name: str) -> tuple[str, str] | None:
     """A psql binary on this machine and where it came from: the native backend's own first

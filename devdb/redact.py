@@ -42,10 +42,3 @@ def _mask_line(line: str) -> str:
             # No "//": which colon ends the user name is anyone's guess, so mask it all.
             return line[: match.end()] + MASK + line[at:]
     return line
-
-
-def mask_secret(text: str, secret: str | None) -> str:
-    """``text`` with a known secret (and any URL password) removed."""
-    if secret:
-        text = text.replace(secret, MASK)
-    return mask_text(text)

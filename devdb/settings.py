@@ -14,7 +14,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -396,12 +396,3 @@ def _validate(settings: Settings) -> None:
             f"database name {settings.database!r} is not a plain identifier",
             "Set DEVDB_DATABASE to letters, digits and underscores.",
         )
-
-
-def setting_names() -> list[str]:
-    """Every environment variable devdb reads (for docs and tests)."""
-    return [v.env for v in VARIABLES]
-
-
-def settings_fields() -> list[str]:
-    return [f.name for f in fields(Settings)]

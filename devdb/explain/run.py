@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from devdb.conninfo import ConnInfo
 from devdb.database import connect
-from devdb.errors import ExplainError
 from devdb.explain.plan import Plan, parse_plan
 from devdb.explain.queries import (
     NamedQuery,
@@ -195,14 +194,3 @@ def _recorded(conn: psycopg.Connection[Any]) -> dict[str, str]:
 def relation_rows(conn: psycopg.Connection[Any]) -> dict[str, float]:
     """Rows per table (``reltuples``) of the connection's database, by ``schema.table``."""
     return {str(name): float(rows) for name, rows in conn.execute(_RELATION_ROWS).fetchall()}
-
-
-def require_success(run: ExplainRun) -> None:
-    """Raise when any query failed (after the reports were written)."""
-    if run.failed:
-        first = run.failed[0]
-        raise ExplainError(
-            f"{len(run.failed)} of {len(run.results)} queries failed; {first.name}: {first.error}",
-            f"Fix the query in {first.query.path.name}, or run it alone with "
-            f"`invoke db.explain --query {first.name}`.",
-        )
