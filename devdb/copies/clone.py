@@ -20,6 +20,7 @@ one 3-15x less (clone on XFS: 47 ms against 500 ms); ``bench/bench_copies.py`` m
 from __future__ import annotations
 
 import os
+import weakref
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ PROBE_PREFIX = "devdb_clone_probe_"
 STRATEGY = "file_copy"
 MARK = "devdb.file_copy_probed"  # set on a server devdb runs: the probe's answer is in force
 _KNOWN: dict[tuple[str, int], str] = {}  # (host, port) -> method probed by this process
+_PREPARED: weakref.WeakSet[Any] = weakref.WeakSet()  # connections already set for copies
 
 
 def probe(conn: Conn) -> str:
@@ -93,21 +95,27 @@ def configure(settings: Settings, conn: Conn, *, owned: bool) -> str:
 
 def prepare(conn: Conn) -> str:
     """Before a copy on ``conn``: make the session use the cluster's method (probing once per
-    process when no ``db.up`` configured it); returns the STRATEGY word for CREATE DATABASE."""
-    if conn.info.server_version < FIRST_VERSION:
+    process when no ``db.up`` configured it); returns the STRATEGY word for CREATE DATABASE.
+    Once per connection: a pool's connection makes a copy per test."""
+    if conn in _PREPARED or conn.info.server_version < FIRST_VERSION:
         return STRATEGY
+    _prepare(conn)
+    _PREPARED.add(conn)
+    return STRATEGY
+
+
+def _prepare(conn: Conn) -> None:
     row = conn.execute(
         "SELECT current_setting('file_copy_method', true), current_setting(%s, true)", (MARK,)
     ).fetchone()
     if row and (row[1] or row[0] == "clone"):
-        return STRATEGY  # the server's configuration decides, as probed at db.up
+        return  # the server's configuration decides, as probed at db.up
     key = _key(conn)
     method = _KNOWN.get(key)
     if method is None:
         method = _KNOWN[key] = probe(conn)
     if method == "clone":
         conn.execute("SET file_copy_method = clone")
-    return STRATEGY
 
 
 def in_use(settings: Settings, conn: Conn) -> str:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     Conn = psycopg.Connection[Any]
 
 _COPY_ATTEMPTS = 4
+Grant = tuple[str, str, bool]  # grantee, privilege, grantable
 
 
 _SWEPT: set[tuple[str, int]] = set()
@@ -187,28 +188,37 @@ def disk_full(conn: Conn, source: str | None, what: str) -> DiskFull:
     )
 
 
-def _acl(conn: Conn, name: str) -> list[tuple[str, str, bool]]:
+def _acls(conn: Conn, source: str, target: str) -> tuple[list[Grant], list[Grant]]:
+    """The privileges of ``source`` and of ``target``, in one query."""
     rows = conn.execute(
-        "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END, "
+        "SELECT d.datname = %s, "
+        "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END, "
         "a.privilege_type, a.is_grantable "
         "FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a "
-        "WHERE d.datname = %s ORDER BY 1, 2",
-        (name,),
+        "WHERE d.datname = ANY(%s) ORDER BY 2, 3",
+        (source, [source, target]),
     ).fetchall()
-    return [(str(g), str(p), bool(o)) for g, p, o in rows]
+    grants: dict[bool, list[Grant]] = {True: [], False: []}
+    for is_source, grantee, privilege, grantable in rows:
+        grants[bool(is_source)].append((str(grantee), str(privilege), bool(grantable)))
+    return grants[True], grants[False]
 
 
 def copy_acl(conn: Conn, source: str, target: str) -> None:
-    """Give ``target`` exactly the database-level privileges of ``source``."""
-    for stmt in acl_statements(conn, source, target):
-        run_admin(conn, stmt, f"set the privileges of database {target!r}")
+    """Give ``target`` exactly the database-level privileges of ``source``: one round trip,
+    one transaction (the statements run as one implicit transaction block)."""
+    from psycopg import sql
+
+    stmts = acl_statements(conn, source, target)
+    if stmts:
+        run_admin(conn, sql.SQL("; ").join(stmts), f"set the privileges of database {target!r}")
 
 
 def acl_statements(conn: Conn, source: str, target: str) -> list[sql.Composed]:
     """The REVOKE and GRANT statements that give ``target`` the privileges of ``source``."""
     from psycopg import sql
 
-    wanted, present = _acl(conn, source), _acl(conn, target)
+    wanted, present = _acls(conn, source, target)
     if wanted == present:
         return []
     db = sql.Identifier(target)

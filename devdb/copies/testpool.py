@@ -65,9 +65,9 @@ class Pool:
     def take(self) -> Ready:
         """A new database cloned from the template (waits while the clone is being made)."""
         item = self._ready.get()
+        self._todo.put(("make", ""))  # a failed copy is replaced too: the next test may not fail
         if isinstance(item, BaseException):
             raise item
-        self._todo.put(("make", ""))
         return item
 
     def drop(self, name: str) -> None:

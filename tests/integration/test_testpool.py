@@ -1,0 +1,71 @@
+"""The pool behind ``fresh_db`` on a real server: copies that fail are reported to the test that
+waits for them and replaced, so a run where copies fail gives errors, never a hang."""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+from typing import Any
+
+import pytest
+
+from devdb.conninfo import ConnInfo
+from devdb.copies.testpool import WORKERS, Pool
+from devdb.database import connect, database_exists
+from devdb.errors import DevdbError
+
+
+def _take(pool: Pool, out: queue.Queue[Any]) -> None:
+    try:
+        out.put(pool.take())
+    except BaseException as exc:  # handed to the test thread
+        out.put(exc)
+
+
+def _take_or_hang(pool: Pool) -> Any:
+    """``pool.take()`` in a thread; a minute without an answer is a hang (not a speed limit)."""
+    out: queue.Queue[Any] = queue.Queue()
+    threading.Thread(target=_take, args=(pool, out), daemon=True).start()
+    try:
+        return out.get(timeout=60)
+    except queue.Empty:
+        pytest.fail("Pool.take() never answered: a failed copy was not replaced")
+
+
+def test_every_failed_copy_is_reported_and_replaced(server_conninfo: ConnInfo) -> None:
+    counter = itertools.count()
+    pool = Pool(server_conninfo, "devdb_no_such_template", lambda: f"devdb_pool_t_{next(counter)}")
+    try:
+        for _ in range(WORKERS * 2 + 1):  # more failures than copies in flight
+            item = _take_or_hang(pool)
+            assert isinstance(item, DevdbError)
+            assert "devdb_no_such_template" in str(item)
+    finally:
+        pool.close()
+
+
+def test_a_pool_hands_out_connected_copies_and_drops_them(
+    server_conninfo: ConnInfo, scratch_db: ConnInfo
+) -> None:
+    with connect(scratch_db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE marker (x int)")
+    counter = itertools.count()
+    pool = Pool(server_conninfo, scratch_db.dbname, lambda: f"devdb_pool_ok_{next(counter)}")
+    made = []
+    try:
+        for _ in range(WORKERS + 2):
+            ready = _take_or_hang(pool)
+            assert ready.conn is not None
+            assert ready.conn.execute("SELECT to_regclass('marker')::text").fetchone() == ("marker",)
+            ready.conn.close()
+            made.append(ready.info.dbname)
+            pool.drop(ready.info.dbname)
+    finally:
+        pool.close()
+    with connect(server_conninfo.for_database("postgres"), autocommit=True) as admin:
+        assert [name for name in made if database_exists(admin, name)] == []
+        left = admin.execute(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, 'devdb_pool_ok_')"
+        ).fetchall()
+    assert left == []
