@@ -37,7 +37,8 @@ def superuser(server_conninfo: ConnInfo) -> Iterator[ConnInfo]:
         conn.execute("SET scram_iterations = 4096")
         verifier = scram_verifier(conn, name, password)
         conn.execute(f"CREATE ROLE {name} SUPERUSER LOGIN PASSWORD '{verifier}'")
-    yield dataclasses.replace(server_conninfo.for_database("postgres"), user=name, password=password)
+    admin = server_conninfo.for_database("postgres")
+    yield dataclasses.replace(admin, user=name, password=password)
     with connect(server_conninfo.for_database("postgres"), autocommit=True) as conn:
         conn.execute(f"DROP ROLE {name}")
 

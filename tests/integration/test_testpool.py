@@ -57,7 +57,8 @@ def test_a_pool_hands_out_connected_copies_and_drops_them(
         for _ in range(WORKERS + 2):
             ready = _take_or_hang(pool)
             assert ready.conn is not None
-            assert ready.conn.execute("SELECT to_regclass('marker')::text").fetchone() == ("marker",)
+            found = ready.conn.execute("SELECT to_regclass('marker')::text").fetchone()
+            assert found == ("marker",)
             ready.conn.close()
             made.append(ready.info.dbname)
             pool.drop(ready.info.dbname)
