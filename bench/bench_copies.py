@@ -1,12 +1,12 @@
-"""Copies whose cost does not grow with the data: reset, snapshots and fresh_db at three scales,
+"""Copies whose cost does not grow with the data: reset, snapshots and fresh_db at four scales,
 on ext4 and on a reflink XFS file system.
 
-    sudo python bench/bench_copies.py [--scales 1,5,20] [--runs 3] [--tests 20] [--fs ext4,xfs]
+    sudo python bench/bench_copies.py [--scales 1,5,10,20] [--runs 3] [--tests 20] [--fs ext4,xfs]
 
-For each file system (ext4: a temporary folder, which must be on ext4; xfs: a reflink XFS made
-on a sparse loop file and mounted by this script, which needs root, and unmounted at the end) a
-native PostgreSQL 18 server runs a copy of the demo project; `db.up` probes whether copies can
-be clones (`file_copy_method = clone`). For each demo scale:
+For each file system (ext4 and a reflink XFS, each made on a sparse loop file and mounted by this
+script, which needs root, and unmounted at the end; or ``tmp``, the temporary folder's own: see
+filesystems.py) a native PostgreSQL 18 server runs a copy of the demo project; `db.up` probes
+whether copies can be clones (`file_copy_method = clone`). For each demo scale:
 
 - `invoke db.reset --yes` (whole command, wall) with the background spare ready, and with no
   spare (the template is copied: its cost is the copy's);
@@ -28,12 +28,9 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -47,40 +44,11 @@ from bench_reset import (  # noqa: E402 - after the path set-up
     wait_for_spares,
     wall,
 )
+from filesystems import file_system, fs_type  # noqa: E402 - after the path set-up
 
 
 def load_avg() -> str:
     return ", ".join(f"{x:.1f}" for x in os.getloadavg())
-
-
-def fs_type(path: Path) -> str:
-    cmd = ["stat", "-f", "-c", "%T", str(path)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    return out.stdout.strip()
-
-
-@contextmanager
-def file_system(kind: str, tmp: Path) -> Iterator[Path]:
-    """A folder on ``kind``: ext4 is the temporary folder's own; xfs a loop mount made here."""
-    if kind == "ext4":
-        if fs_type(tmp) != "ext2/ext3":  # what stat calls ext4
-            sys.exit(f"{tmp} is on {fs_type(tmp)}, not ext4: set TMPDIR to an ext4 folder")
-        yield tmp
-        return
-    if os.geteuid() != 0 or shutil.which("mkfs.xfs") is None:
-        sys.exit("the XFS run needs root and mkfs.xfs (apt-get install xfsprogs)")
-    image, mount = tmp / "xfs.img", tmp / "xfs"
-    with image.open("wb") as fh:
-        fh.truncate(24 * 1024**3)  # sparse: only what is written takes space
-    subprocess.run(["mkfs.xfs", "-q", "-m", "reflink=1", str(image)], check=True)
-    mount.mkdir()
-    subprocess.run(["mount", "-o", "loop", str(image), str(mount)], check=True)
-    mount.chmod(0o755)
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
-        image.unlink(missing_ok=True)
 
 
 def project(root: Path) -> dict[str, str]:
@@ -162,6 +130,7 @@ def bench_scale(root: Path, env: dict[str, str], scale: str, runs: int, tests: i
     used = free - shutil.disk_usage(root).free
     restore = invoke("db.snapshot.restore", "bench", "--yes")
     snap = snapshot_database(settings.database, "bench")
+    wall(restore, root, env)  # the first restore of a snapshot has no spare; it makes one
     restores = timed_runs(runs, lambda: wait_for_spares(settings, snap), restore, root, env)
 
     def no_snap_spare() -> None:
@@ -183,7 +152,7 @@ def bench_scale(root: Path, env: dict[str, str], scale: str, runs: int, tests: i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scales", default="1,5,20")
+    parser.add_argument("--scales", default="1,5,10,20")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tests", type=int, default=20)
     parser.add_argument("--fs", default="ext4,xfs")

@@ -1,10 +1,12 @@
 """fresh_db against the raw CREATE DATABASE loop and pytest-postgresql's `postgresql` fixture.
 
-    python bench/bench_fresh_db.py [--tests 200] [--repeat 3]
+    sudo python bench/bench_fresh_db.py [--tests 200] [--repeat 3] [--fs ext4,xfs]
 
-Needs pytest-postgresql (`pip install -e ".[bench]"`). Starts a throwaway native server for a
-copy of the demo project and measures, on that one server, with the same template content (the
-demo migrations + the `test` seed profile, built by devdb's test session):
+Needs pytest-postgresql (`pip install -e ".[bench]"`), and root for the loop mounts (see
+filesystems.py: ext4 with its journal, reflink XFS; ``tmp`` runs on the temporary folder's own).
+For each file system, starts a throwaway native server for a copy of the demo project on it and
+measures, on that one server, with the same template content (the demo migrations + the `test`
+seed profile, built by devdb's test session):
 
 - raw: a Python loop of `CREATE DATABASE t TEMPLATE <template>` + connect + `SELECT 1` (then
   close and `DROP DATABASE`, reported apart): the server's own cost, the floor;
@@ -37,6 +39,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from bench_reset import make_project  # noqa: E402 - after the path set-up
+from filesystems import file_system, fs_type  # noqa: E402 - after the path set-up
 
 DEVDB_TESTS = """
 import pytest
@@ -158,7 +161,7 @@ def server_template(root: Path, env: dict[str, str]) -> tuple[str, str]:
     info = server.owner_conninfo(settings)
     import psycopg
 
-    with psycopg.connect(**info.for_database("postgres").kwargs(), autocommit=True) as conn:  # type: ignore[arg-type]
+    with psycopg.connect(**info.for_database("postgres").kwargs(), autocommit=True) as conn:
         row = conn.execute(
             "SELECT datname FROM pg_database WHERE starts_with(datname, 'devdb_tpl_') "
             "ORDER BY oid DESC LIMIT 1"
@@ -169,69 +172,82 @@ def server_template(root: Path, env: dict[str, str]) -> tuple[str, str]:
     return info.for_database("postgres").url(show_password=True), str(row[0])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tests", type=int, default=200)
-    parser.add_argument("--repeat", type=int, default=3)
-    opts = parser.parse_args()
-
+def bench_fs(kind: str, n: int, repeat: int) -> None:
+    """The three side by side on one native server whose data is on ``kind``."""
     from devdb import server
     from devdb.backends.native import NativeBackend
     from devdb.conninfo import parse_url
     from devdb.settings import load_settings
 
-    print(f"load average at start: {load_avg()}")
     tmp = Path(tempfile.mkdtemp(prefix="devdb-bench-fresh-"))
-    root = tmp / "benchproj"
-    env = make_project(root)
-    settings = load_settings(root=root, environ=env)
-    n = opts.tests
-    try:
-        server.up(settings)
-        for folder, tests, base in (
-            ("t_devdb", DEVDB_TESTS, DEVDB_BASE),
-            ("t_ppg", PPG_TESTS, PPG_BASE),
-        ):
-            (root / folder).mkdir()
-            (root / folder / "test_it.py").write_text(tests.format(n=n))
-            (root / folder / "test_base.py").write_text(base.format(n=n))
-        pytest_wall(root, env, "t_devdb", "test_base.py", 1)  # builds the test template once
-        url, template = server_template(root, env)
-        info = parse_url(url)
-        (root / "t_ppg" / "conftest.py").write_text(
-            PPG_CONFTEST.format(
-                root=str(root),
-                host=info.host,
-                port=info.port,
-                user=info.user,
-                password=info.password,
+    with file_system(kind, tmp) as folder:
+        root = folder / "benchproj"
+        env = make_project(root)
+        settings = load_settings(root=root, environ=env)
+        try:
+            server.up(settings)
+            print(f"{kind} ({fs_type(folder)}):")
+            for name, tests, base in (
+                ("t_devdb", DEVDB_TESTS, DEVDB_BASE),
+                ("t_ppg", PPG_TESTS, PPG_BASE),
+            ):
+                (root / name).mkdir()
+                (root / name / "test_it.py").write_text(tests.format(n=n))
+                (root / name / "test_base.py").write_text(base.format(n=n))
+            pytest_wall(root, env, "t_devdb", "test_base.py", 1)  # builds the test template once
+            url, template = server_template(root, env)
+            info = parse_url(url)
+            (root / "t_ppg" / "conftest.py").write_text(
+                PPG_CONFTEST.format(
+                    root=str(root),
+                    host=info.host,
+                    port=info.port,
+                    user=info.user,
+                    password=info.password,
+                )
             )
-        )
-        for workers in (1, 2):
-            figures: dict[str, list[float]] = {"raw": [], "drop": [], "devdb": [], "ppg": []}
-            for _ in range(opts.repeat):
-                made, dropped = raw(url, template, n, workers)
-                figures["raw"].append(made)
-                figures["drop"].append(dropped)
-                for folder in ("t_devdb", "t_ppg"):
-                    base = pytest_wall(root, env, folder, "test_base.py", workers)
-                    full = pytest_wall(root, env, folder, "test_it.py", workers)
-                    figures[folder[2:]].append((full - base) / n)
-            med = {k: statistics.median(v) * 1000 for k, v in figures.items()}
-            mode = "serial" if workers == 1 else f"-n {workers}"
-            print(
-                f"{mode}, {n} tests, medians of {opts.repeat}: raw CREATE DATABASE TEMPLATE + "
-                f"connect {med['raw']:.1f} ms (+ drop {med['drop']:.1f} ms); devdb fresh_db "
-                f"{med['devdb']:.1f} ms = {med['devdb'] / med['raw']:.2f}x raw (target <= 1.2x); "
-                f"pytest-postgresql {med['ppg']:.1f} ms = {med['ppg'] / med['devdb']:.1f}x devdb "
-                f"(target >= 3x); load {load_avg()}"
-            )
-            for key, values in figures.items():
-                print(f"    {key}: " + ", ".join(f"{v * 1000:.1f}" for v in values) + " ms")
-        print(f"load average at the end: {load_avg()}")
-    finally:
-        NativeBackend(settings).remove()
-        shutil.rmtree(tmp, ignore_errors=True)
+            for workers in (1, 2):
+                compare(root, env, url, template, n, repeat, workers)
+        finally:
+            NativeBackend(settings).remove()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def compare(
+    root: Path, env: dict[str, str], url: str, template: str, n: int, repeat: int, workers: int
+) -> None:
+    figures: dict[str, list[float]] = {"raw": [], "drop": [], "devdb": [], "ppg": []}
+    for _ in range(repeat):
+        made, dropped = raw(url, template, n, workers)
+        figures["raw"].append(made)
+        figures["drop"].append(dropped)
+        for folder in ("t_devdb", "t_ppg"):
+            base = pytest_wall(root, env, folder, "test_base.py", workers)
+            full = pytest_wall(root, env, folder, "test_it.py", workers)
+            figures[folder[2:]].append((full - base) / n)
+    med = {k: statistics.median(v) * 1000 for k, v in figures.items()}
+    mode = "serial" if workers == 1 else f"-n {workers}"
+    print(
+        f"  {mode}, {n} tests, medians of {repeat}: raw CREATE DATABASE TEMPLATE + "
+        f"connect {med['raw']:.1f} ms (+ drop {med['drop']:.1f} ms); devdb fresh_db "
+        f"{med['devdb']:.1f} ms = {med['devdb'] / med['raw']:.2f}x raw (target <= 1.2x); "
+        f"pytest-postgresql {med['ppg']:.1f} ms = {med['ppg'] / med['devdb']:.1f}x devdb "
+        f"(target >= 3x); load {load_avg()}"
+    )
+    for key, values in figures.items():
+        print(f"      {key}: " + ", ".join(f"{v * 1000:.1f}" for v in values) + " ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tests", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--fs", default="ext4,xfs", help="ext4, xfs, tmp: see filesystems.py")
+    opts = parser.parse_args()
+    print(f"load average at start: {load_avg()}")
+    for kind in opts.fs.split(","):
+        bench_fs(kind, opts.tests, opts.repeat)
+    print(f"load average at the end: {load_avg()}")
 
 
 if __name__ == "__main__":
