@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -63,3 +64,28 @@ def test_a_password_the_user_chose_or_an_external_server_keeps_its_rounds(
     with connect(superuser) as conn:  # the same password still logs in
         assert conn.execute("SELECT current_user").fetchone() == (superuser.user,)
     assert quicken_owner_login(settings, superuser, owned=True) is False  # already done
+
+
+def test_a_login_that_checked_no_password_changes_nothing(
+    native_server: tuple[Settings, ConnInfo], superuser: ConnInfo
+) -> None:
+    """With ``trust`` any password logs in: the one in the file may not be the role's."""
+    settings, owner = native_server
+    admin = owner.for_database("postgres")
+    with connect(admin, autocommit=True) as conn:
+        row = conn.execute("SHOW hba_file").fetchone()
+    assert row is not None
+    hba = Path(row[0])
+    before = hba.read_text()
+    line = f"host all {superuser.user} 127.0.0.1/32 trust\n"
+    try:
+        hba.write_text(line + before)
+        with connect(admin, autocommit=True) as conn:
+            conn.execute("SELECT pg_reload_conf()")
+        anything = dataclasses.replace(superuser, password="not-its-password")
+        assert quicken_owner_login(settings, anything, owned=True) is False
+        assert _rounds(admin, superuser.user) == 4096
+    finally:
+        hba.write_text(before)
+        with connect(admin, autocommit=True) as conn:
+            conn.execute("SELECT pg_reload_conf()")
