@@ -20,6 +20,7 @@ one 3-15x less (clone on XFS: 47 ms against 500 ms); ``bench/bench_copies.py`` m
 from __future__ import annotations
 
 import os
+import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ STRATEGY = "file_copy"
 MARK = "devdb.file_copy_probed"  # set on a server devdb runs: the probe's answer is in force
 _KNOWN: dict[tuple[str, int], str] = {}  # (host, port) -> method probed by this process
 _PREPARED: weakref.WeakSet[Any] = weakref.WeakSet()  # connections already set for copies
+_PROBING = threading.Lock()  # the fresh_db pool's threads prepare their connections at once
 
 
 def probe(conn: Conn) -> str:
@@ -46,7 +48,7 @@ def probe(conn: Conn) -> str:
 
     if conn.info.server_version < FIRST_VERSION:
         return ""
-    name = sql.Identifier(f"{PROBE_PREFIX}{os.getpid()}")
+    name = sql.Identifier(f"{PROBE_PREFIX}{os.getpid()}_{threading.get_ident() % 10**6}")
     try:
         conn.execute("SET file_copy_method = clone")
         conn.execute(
@@ -111,9 +113,10 @@ def _prepare(conn: Conn) -> None:
     if row and (row[1] or row[0] == "clone"):
         return  # the server's configuration decides, as probed at db.up
     key = _key(conn)
-    method = _KNOWN.get(key)
-    if method is None:
-        method = _KNOWN[key] = probe(conn)
+    with _PROBING:  # one probe per server and process, not one per thread
+        method = _KNOWN.get(key)
+        if method is None:
+            method = _KNOWN[key] = probe(conn)
     if method == "clone":
         conn.execute("SET file_copy_method = clone")
 

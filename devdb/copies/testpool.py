@@ -81,17 +81,37 @@ class Pool:
             thread.join()
 
     def _run(self) -> None:
+        conn: psycopg.Connection[Any] | None = None
+        try:
+            while (task := self._todo.get()) != _STOP:
+                conn = self._connected(conn, task[0])
+                if conn is not None:
+                    self._do(conn, *task)
+            conn = self._connected(conn, "drop")
+            if conn is not None:
+                self._drop_unused(conn)
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def _connected(
+        self, conn: psycopg.Connection[Any] | None, kind: str
+    ) -> psycopg.Connection[Any] | None:
+        """The thread's admin connection, made again when it is closed or broken (a server
+        restart); when it cannot be made, a ``make`` gets the error, so no test waits for a
+        database no one makes (a ``drop`` is left to the next run's sweep)."""
         from devdb.copies.dbops import admin_connect
 
+        if conn is not None and not conn.closed and not conn.broken:
+            return conn
+        if conn is not None:
+            conn.close()
         try:
-            conn = admin_connect(self.conninfo)
-        except BaseException as exc:
-            self._ready.put(exc)
-            return
-        with conn:
-            while (task := self._todo.get()) != _STOP:
-                self._do(conn, *task)
-            self._drop_unused(conn)
+            return admin_connect(self.conninfo)
+        except Exception as exc:  # handed to the test that waits for a database
+            if kind == "make":
+                self._ready.put(exc)
+            return None
 
     def _do(self, conn: psycopg.Connection[Any], kind: str, name: str) -> None:
         from devdb.copies.dbops import clone_database

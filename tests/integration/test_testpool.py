@@ -3,6 +3,7 @@ waits for them and replaced, so a run where copies fail gives errors, never a ha
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import queue
 import threading
@@ -11,8 +12,9 @@ from typing import Any
 import pytest
 
 from devdb.conninfo import ConnInfo
+from devdb.copies.dbops import clone_database
 from devdb.copies.testpool import WORKERS, Pool
-from devdb.database import connect, database_exists
+from devdb.database import connect, database_exists, drop_database
 from devdb.errors import DevdbError
 
 
@@ -70,3 +72,49 @@ def test_a_pool_hands_out_connected_copies_and_drops_them(
             "SELECT datname FROM pg_database WHERE starts_with(datname, 'devdb_pool_ok_')"
         ).fetchall()
     assert left == []
+
+
+def test_a_server_that_refuses_the_pool_gives_every_test_the_error(
+    server_conninfo: ConnInfo,
+) -> None:
+    refused = dataclasses.replace(server_conninfo, password="not-the-password")
+    counter = itertools.count()
+    pool = Pool(refused, "devdb_tpl_any", lambda: f"devdb_pool_refused_{next(counter)}")
+    try:
+        for _ in range(WORKERS * 2 + 1):  # more than the threads: each must keep answering
+            item = _take_or_hang(pool)
+            assert isinstance(item, DevdbError)
+            assert "password" in str(item)
+    finally:
+        pool.close()
+
+
+def test_copies_keep_privileges_granted_to_roles_whose_names_need_quoting(
+    server_conninfo: ConnInfo, scratch_db: ConnInfo
+) -> None:
+    odd = 'Odd; Role %s {x} "q"'
+    quoted = '"Odd; Role %s {x} ""q"""'
+    acl = (
+        "SELECT array_agg(a::text ORDER BY a::text) "
+        "FROM pg_database d, unnest(d.datacl) a WHERE d.datname = %s"
+    )
+    admin = server_conninfo.for_database("postgres")
+    with connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {quoted}")
+        try:
+            conn.execute(f'REVOKE ALL ON DATABASE "{scratch_db.dbname}" FROM PUBLIC')
+            conn.execute(f'GRANT CONNECT ON DATABASE "{scratch_db.dbname}" TO {quoted}')
+            clone_database(conn, scratch_db.dbname, "devdb_pool_acl", server_conninfo.user)
+            try:
+                source = conn.execute(acl, (scratch_db.dbname,)).fetchone()
+                copy = conn.execute(acl, ("devdb_pool_acl",)).fetchone()
+                can = conn.execute(
+                    "SELECT has_database_privilege(%s, 'devdb_pool_acl', 'CONNECT')", (odd,)
+                ).fetchone()
+            finally:
+                drop_database(conn, "devdb_pool_acl")
+        finally:
+            conn.execute(f'REVOKE ALL ON DATABASE "{scratch_db.dbname}" FROM {quoted}')
+            conn.execute(f"DROP ROLE {quoted}")
+    assert can == (True,)
+    assert copy == source
