@@ -29,7 +29,6 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -44,7 +43,7 @@ from bench_reset import (  # noqa: E402 - after the path set-up
     wait_for_spares,
     wall,
 )
-from filesystems import file_system, fs_type  # noqa: E402 - after the path set-up
+from filesystems import fs_type, native_project  # noqa: E402 - after the path set-up
 
 
 def load_avg() -> str:
@@ -159,25 +158,14 @@ def main() -> None:
     opts = parser.parse_args()
 
     from devdb import server
-    from devdb.backends.native import NativeBackend
-    from devdb.settings import load_settings
 
     print(f"load average at start: {load_avg()}")
     for kind in opts.fs.split(","):
-        tmp = Path(tempfile.mkdtemp(prefix="devdb-bench-copies-"))
-        with file_system(kind, tmp) as folder:
-            root = folder / "benchproj"
-            env = project(root)
-            settings = load_settings(root=root, environ=env)
-            try:
-                server.up(settings)
-                method = server.status(settings).get("copy_method")
-                print(f"{kind} ({fs_type(folder)}): copies are {method}")
-                for scale in opts.scales.split(","):
-                    bench_scale(root, env, scale, opts.runs, opts.tests)
-            finally:
-                NativeBackend(settings).remove()
-        shutil.rmtree(tmp, ignore_errors=True)
+        with native_project(kind, "devdb-bench-copies-", project) as (root, env, settings):
+            method = server.status(settings).get("copy_method")
+            print(f"{kind} ({fs_type(root)}): copies are {method}")
+            for scale in opts.scales.split(","):
+                bench_scale(root, env, scale, opts.runs, opts.tests)
     print(f"load average at the end: {load_avg()}")
 
 

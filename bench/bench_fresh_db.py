@@ -26,11 +26,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from multiprocessing import get_context
 from pathlib import Path
@@ -39,7 +37,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from bench_reset import make_project  # noqa: E402 - after the path set-up
-from filesystems import file_system, fs_type  # noqa: E402 - after the path set-up
+from filesystems import fs_type, native_project  # noqa: E402 - after the path set-up
 
 DEVDB_TESTS = """
 import pytest
@@ -174,43 +172,31 @@ def server_template(root: Path, env: dict[str, str]) -> tuple[str, str]:
 
 def bench_fs(kind: str, n: int, repeat: int) -> None:
     """The three side by side on one native server whose data is on ``kind``."""
-    from devdb import server
-    from devdb.backends.native import NativeBackend
     from devdb.conninfo import parse_url
-    from devdb.settings import load_settings
 
-    tmp = Path(tempfile.mkdtemp(prefix="devdb-bench-fresh-"))
-    with file_system(kind, tmp) as folder:
-        root = folder / "benchproj"
-        env = make_project(root)
-        settings = load_settings(root=root, environ=env)
-        try:
-            server.up(settings)
-            print(f"{kind} ({fs_type(folder)}):")
-            for name, tests, base in (
-                ("t_devdb", DEVDB_TESTS, DEVDB_BASE),
-                ("t_ppg", PPG_TESTS, PPG_BASE),
-            ):
-                (root / name).mkdir()
-                (root / name / "test_it.py").write_text(tests.format(n=n))
-                (root / name / "test_base.py").write_text(base.format(n=n))
-            pytest_wall(root, env, "t_devdb", "test_base.py", 1)  # builds the test template once
-            url, template = server_template(root, env)
-            info = parse_url(url)
-            (root / "t_ppg" / "conftest.py").write_text(
-                PPG_CONFTEST.format(
-                    root=str(root),
-                    host=info.host,
-                    port=info.port,
-                    user=info.user,
-                    password=info.password,
-                )
+    with native_project(kind, "devdb-bench-fresh-", make_project) as (root, env, _):
+        print(f"{kind} ({fs_type(root)}):")
+        for name, tests, base in (
+            ("t_devdb", DEVDB_TESTS, DEVDB_BASE),
+            ("t_ppg", PPG_TESTS, PPG_BASE),
+        ):
+            (root / name).mkdir()
+            (root / name / "test_it.py").write_text(tests.format(n=n))
+            (root / name / "test_base.py").write_text(base.format(n=n))
+        pytest_wall(root, env, "t_devdb", "test_base.py", 1)  # builds the test template once
+        url, template = server_template(root, env)
+        info = parse_url(url)
+        (root / "t_ppg" / "conftest.py").write_text(
+            PPG_CONFTEST.format(
+                root=str(root),
+                host=info.host,
+                port=info.port,
+                user=info.user,
+                password=info.password,
             )
-            for workers in (1, 2):
-                compare(root, env, url, template, n, repeat, workers)
-        finally:
-            NativeBackend(settings).remove()
-    shutil.rmtree(tmp, ignore_errors=True)
+        )
+        for workers in (1, 2):
+            compare(root, env, url, template, n, repeat, workers)
 
 
 def compare(

@@ -23,12 +23,18 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 KINDS = ("ext4", "xfs", "tmp")
-MKFS = {"ext4": ["mkfs.ext4", "-q", "-F"], "xfs": ["mkfs.xfs", "-q", "-f", "-m", "reflink=1"]}
+MKFS = {
+    # inode tables and journal written now, not by a kernel thread during the measurements
+    "ext4": ["mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0"],
+    "xfs": ["mkfs.xfs", "-q", "-f", "-m", "reflink=1"],
+}
 PACKAGE = {"ext4": "e2fsprogs", "xfs": "xfsprogs"}
 
 
@@ -61,3 +67,29 @@ def file_system(kind: str, tmp: Path, size_gb: int = 24) -> Iterator[Path]:
     finally:
         subprocess.run(["umount", str(mount)], check=False)
         image.unlink(missing_ok=True)
+
+
+@contextmanager
+def native_project(
+    kind: str, prefix: str, env_of: Callable[[Path], dict[str, str]]
+) -> Iterator[tuple[Path, dict[str, str], Any]]:
+    """A project (made by ``env_of(root)``, which returns its environment) on ``kind``, with its
+    native server up: (root, environment, settings). The server and the folder are removed at
+    the end."""
+    from devdb import server
+    from devdb.backends.native import NativeBackend
+    from devdb.settings import load_settings
+
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        with file_system(kind, tmp) as folder:
+            root = folder / "benchproj"
+            env = env_of(root)
+            settings = load_settings(root=root, environ=env)
+            try:
+                server.up(settings)
+                yield root, env, settings
+            finally:
+                NativeBackend(settings).remove()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
