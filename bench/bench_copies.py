@@ -28,6 +28,7 @@ import argparse
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -92,6 +93,20 @@ def strategies(settings: object, template: str, runs: int) -> str:
     return ", ".join(f"{case} {median_ms(v)}" for case, v in times.items())
 
 
+def settled_free(path: Path) -> int:
+    """Free bytes once the file system has finished freeing what was dropped (XFS frees the
+    blocks of unlinked files in the background): two readings 0.5 s apart agree."""
+    last = -1
+    for _ in range(40):
+        subprocess.run(["sync"], check=False)
+        free = shutil.disk_usage(path).free
+        if free == last:
+            return free
+        last = free
+        time.sleep(0.5)
+    return last
+
+
 def bench_scale(root: Path, env: dict[str, str], scale: str, runs: int, tests: int) -> None:
     from devdb.copies.dbops import get_meta
     from devdb.copies.reset import project_conninfo
@@ -124,9 +139,9 @@ def bench_scale(root: Path, env: dict[str, str], scale: str, runs: int, tests: i
     saves = timed_runs(runs, lambda: wait_for_spares(settings), save, root, env)
     wait_for_spares(settings)
     drop_spares(settings)
-    free = shutil.disk_usage(root).free
+    free = settled_free(root)
     wall(invoke("db.snapshot.save", "bench2", "--replace"), root, env)
-    used = free - shutil.disk_usage(root).free
+    used = free - settled_free(root)
     restore = invoke("db.snapshot.restore", "bench", "--yes")
     snap = snapshot_database(settings.database, "bench")
     wall(restore, root, env)  # the first restore of a snapshot has no spare; it makes one
