@@ -97,9 +97,10 @@ class DevdbSession:
     def pool(self) -> Pool:
         """``fresh_db``'s databases, cloned ahead of time and dropped in the background."""
         if self._pool is None:
-            from devdb.copies.testpool import Pool
+            from devdb.copies.testpool import Pool, workers_per_process
 
-            self._pool = Pool(self.conninfo, self.template, self.new_name)
+            workers = workers_per_process(os.environ)
+            self._pool = Pool(self.conninfo, self.template, self.new_name, workers)
         return self._pool
 
     def keep(self, name: str, nodeid: str) -> None:

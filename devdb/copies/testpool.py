@@ -5,7 +5,8 @@ time (while the current test runs), each with a connection already open to it, a
 ones afterwards: a test waits only when it is faster than the server can clone. Several clones
 in flight at once share the server's checkpoints (a ``file_copy`` clone forces two, and the
 checkpointer serves every waiting clone with one), so the pool's throughput is several times one
-clone's. One pool per pytest worker; databases it made but never handed out are dropped when it
+clone's; four in flight per test run (``WORKERS``, shared among pytest-xdist's workers). One pool
+per pytest worker; databases it made but never handed out are dropped when it
 closes, and those of a run that died are dropped by the next run.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,20 @@ if TYPE_CHECKING:
     import psycopg
 
 _STOP = ("stop", "")
-WORKERS = 4  # clones in flight; measured: 4 at once cost ~1/3 of one each (shared checkpoints)
+# Clones in flight per test run, shared among pytest-xdist's workers. Measured (a 9 MB template,
+# bench/bench_fresh_db.py): on ext4 four at once cost a third of one each (they share the server's
+# checkpoints) and more gain nothing; on reflink XFS, more than four at once cost more each (a
+# clone locks its source file), so `-n 2` with four per worker was 23 ms a test, two per worker 19.
+WORKERS = 4
+
+
+def workers_per_process(environ: Mapping[str, str]) -> int:
+    """This process's share of ``WORKERS``: ``-n 2`` gives two each, ``-n 4`` and more one."""
+    try:
+        processes = int(environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    except ValueError:
+        processes = 1
+    return max(1, WORKERS // max(1, processes))
 
 
 @dataclass

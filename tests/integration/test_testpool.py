@@ -13,7 +13,7 @@ import pytest
 
 from devdb.conninfo import ConnInfo
 from devdb.copies.dbops import clone_database
-from devdb.copies.testpool import WORKERS, Pool
+from devdb.copies.testpool import WORKERS, Pool, workers_per_process
 from devdb.database import connect, database_exists, drop_database
 from devdb.errors import DevdbError
 
@@ -115,3 +115,11 @@ def test_copies_keep_privileges_granted_to_roles_whose_names_need_quoting(
             conn.execute(f"DROP ROLE {quoted}")
     assert can == (True,)
     assert copy == source
+
+
+@pytest.mark.parametrize(
+    ("count", "each"), [(None, WORKERS), ("1", WORKERS), ("2", 2), ("3", 1), ("8", 1), ("x", 4)]
+)
+def test_the_clones_in_flight_are_shared_among_xdist_workers(count: str | None, each: int) -> None:
+    environ = {} if count is None else {"PYTEST_XDIST_WORKER_COUNT": count}
+    assert workers_per_process(environ) == each
