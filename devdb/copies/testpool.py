@@ -114,6 +114,7 @@ class Pool:
         """The thread's admin connection, made again when it is closed or broken (a server
         restart); when it cannot be made, a ``make`` gets the error, so no test waits for a
         database no one makes (a ``drop`` is left to the next run's sweep)."""
+        from devdb.copies.clone import prepare_short_lived
         from devdb.copies.dbops import admin_connect
 
         if conn is not None and not conn.closed and not conn.broken:
@@ -121,7 +122,13 @@ class Pool:
         if conn is not None:
             conn.close()
         try:
-            return admin_connect(self.conninfo)
+            conn = admin_connect(self.conninfo)
+            try:
+                prepare_short_lived(conn, self.template, local=self.conninfo.is_loopback)
+            except BaseException:
+                conn.close()
+                raise
+            return conn
         except Exception as exc:  # handed to the test that waits for a database
             if kind == "make":
                 self._ready.put(exc)

@@ -113,6 +113,18 @@ def test_on_reflink_xfs_copies_are_clones_that_take_no_space(
     assert size > 30_000_000
     assert used < size / 4  # blocks shared with the source until one side writes
     assert digest(info, "dst") == digest(info, "src")
+    assert short_lived_method(info, "src", local=True) == "clone"  # big: cloned in ms
+    assert short_lived_method(info, "template0", local=True) == "copy"  # small: cheaper to drop
+    assert short_lived_method(info, "template0", local=False) == "clone"  # fs not known here
+
+
+def short_lived_method(info: ConnInfo, template: str, *, local: bool) -> str:
+    """What fresh_db's copies of ``template`` use, and what the session really has set."""
+    with admin_connect(info) as conn:
+        chosen = clone.prepare_short_lived(conn, template, local=local)
+        row = conn.execute("SHOW file_copy_method").fetchone()
+    assert row == (chosen,)
+    return chosen
 
 
 def test_on_ext4_a_clone_is_the_kernels_copy_and_the_choice_is_remembered(
@@ -125,6 +137,7 @@ def test_on_ext4_a_clone_is_the_kernels_copy_and_the_choice_is_remembered(
     used, size = free_after_copy(info, settings.state_dir)
     assert used > size * 0.7  # a real copy
     assert digest(info, "dst") == digest(info, "src")
+    assert short_lived_method(info, "template0", local=True) == "clone"  # no reflinks: no gain
     # Remembered per cluster: the next db.up does not probe, and what it remembered is used.
     state_file = settings.state_dir / "state.json"
     state = json.loads(state_file.read_text())
