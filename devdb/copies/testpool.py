@@ -32,7 +32,7 @@ WORKERS = 4
 
 
 def workers_per_process(environ: Mapping[str, str]) -> int:
-    """This process's share of ``WORKERS``: ``-n 2`` gives two each, ``-n 4`` and more one."""
+    """This process's share of ``WORKERS``: ``-n 2`` gives two each, ``-n 3`` and more one."""
     try:
         processes = int(environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     except ValueError:
