@@ -14,7 +14,6 @@ from devdb.backends import Backend, get_backend, remember_backend
 from devdb.conninfo import ConnInfo
 from devdb.database import ADMIN_DB, connect, create_database, database_exists
 from devdb.errors import ConnectionFailed
-from devdb.login import quicken_owner_login
 from devdb.settings import Settings
 
 
@@ -35,9 +34,7 @@ def up(settings: Settings) -> UpResult:
         conninfo = backend.start()
         remember_backend(settings, backend.name)
         created = ensure_database(conninfo)
-        owned = backend.name != "external"
-        choose_copy_method(settings, conninfo, owned=owned)
-        quicken_owner_login(settings, conninfo, owned=owned)
+        choose_copy_method(settings, conninfo, owned=backend.name != "external")
     from devdb.roles import refresh_app_role
 
     refresh_app_role(settings, conninfo)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -12,7 +11,6 @@ from typing import Any
 from devdb.settings import Settings
 
 PASSWORD_FILE = "password"  # noqa: S105 - a file name, not a password
-GENERATED_MARK = "password.generated"  # the digest of the password devdb generated
 STATE_FILE = "state.json"
 
 
@@ -26,21 +24,6 @@ def owner_password(settings: Settings) -> str:
     if settings.password:
         return settings.password
     return _secret_file(settings, PASSWORD_FILE)
-
-
-def owner_password_generated(settings: Settings) -> bool:
-    """True when the owner's password is one devdb generated (not DEVDB_PASSWORD, not a file
-    someone wrote by hand): a digest of it was recorded when it was made."""
-    if settings.password:
-        return False
-    path, mark = settings.state_dir / PASSWORD_FILE, settings.state_dir / GENERATED_MARK
-    if not path.is_file() or not mark.is_file():
-        return False
-    return mark.read_text().strip() == _digest(path.read_text().strip())
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def role_password(settings: Settings, role: str) -> str:
@@ -64,15 +47,7 @@ def _secret_file(settings: Settings, name: str) -> str:
         return path.read_text().strip()
     finally:
         tmp.unlink()
-    if name == PASSWORD_FILE:
-        _mark_generated(path.with_name(GENERATED_MARK), value)
     return value
-
-
-def _mark_generated(mark: Path, value: str) -> None:
-    tmp = mark.with_name(f".{mark.name}.{os.getpid()}")
-    tmp.write_text(_digest(value) + "\n")
-    tmp.replace(mark)
 
 
 def read_state(settings: Settings) -> dict[str, Any]:
