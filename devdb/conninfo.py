@@ -56,6 +56,15 @@ class ConnInfo:
     dbname: str
     params: tuple[tuple[str, str], ...] = ()
 
+    def __repr__(self) -> str:
+        """No secret: pytest prints the arguments of a failing frame, logs print objects."""
+        params = tuple((k, "****" if "password" in k else v) for k, v in self.params)
+        return (
+            f"ConnInfo(host={self.host!r}, port={self.port!r}, user={self.user!r}, "
+            f"password={'****' if self.password else self.password!r}, dbname={self.dbname!r}, "
+            f"params={params!r})"
+        )
+
     def url(self, *, show_password: bool = False, dbname: str | None = None) -> str:
         auth = quote(self.user, safe="")
         if self.password:

@@ -102,8 +102,7 @@ class Pool:
                 if conn is not None:
                     self._do(conn, *task)
             conn = self._connected(conn, "drop")
-            if conn is not None:
-                self._drop_unused(conn)
+            self._drop_unused(conn)
         finally:
             if conn is not None:
                 conn.close()
@@ -151,8 +150,9 @@ class Pool:
             if kind == "make":
                 self._ready.put(exc)
 
-    def _drop_unused(self, conn: psycopg.Connection[Any]) -> None:
-        """Databases made but never handed out."""
+    def _drop_unused(self, conn: psycopg.Connection[Any] | None) -> None:
+        """Databases made but never handed out: their connections are closed; they are dropped
+        when the server answers (otherwise the next run's sweep drops them)."""
         from devdb.database import drop_database
 
         while True:
@@ -163,4 +163,5 @@ class Pool:
             if isinstance(left, Ready):
                 if left.conn is not None:
                     left.conn.close()
-                drop_database(conn, left.info.dbname)
+                if conn is not None:
+                    drop_database(conn, left.info.dbname)

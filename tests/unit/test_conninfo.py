@@ -130,3 +130,12 @@ def test_kwargs_round_trip_for_another_process() -> None:
     again = ConnInfo.from_kwargs(info.kwargs())
     assert again.kwargs() == info.kwargs()
     assert (again.host, again.port, again.dbname) == ("h1,h2", 5432, "app")
+
+
+def test_repr_shows_no_password() -> None:
+    """pytest prints a failing frame's arguments: a ConnInfo among them must carry no secret."""
+    info = parse_url("postgresql://u:pw-one@localhost:5432/db?sslpassword=pw-two&sslmode=require")
+    text = repr(info)
+    assert "pw-one" not in text and "pw-two" not in text
+    assert "password='****'" in text and "('sslmode', 'require')" in text
+    assert "password=None" in repr(parse_url("postgresql://u@localhost/db"))
