@@ -98,20 +98,36 @@ def load_avg() -> str:
     return ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+def cpu_times() -> tuple[int, int]:
+    """(busy, total) clock ticks of all CPUs so far, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields[:8]) - idle, sum(fields[:8])
+
+
 def pytest_wall(
     root: Path, env: dict[str, str], folder: str, test_file: str, workers: int
 ) -> float:
+    return pytest_run(root, env, folder, test_file, workers)[0]
+
+
+def pytest_run(
+    root: Path, env: dict[str, str], folder: str, test_file: str, workers: int
+) -> tuple[float, float]:
+    """Wall seconds of the run, and the share of the machine's CPUs busy meanwhile."""
     plugins = ["-p", "no:cacheprovider"]
     if folder == "t_devdb":
         plugins += ["-p", "no:pytest_postgresql"]
     xdist = ["-n", str(workers)] if workers > 1 else ["-p", "no:xdist"]
     cmd = [sys.executable, "-m", "pytest", "-q", *plugins, *xdist, f"{folder}/{test_file}"]
+    busy, total = cpu_times()
     started = time.perf_counter()
     done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
+    busy_end, total_end = cpu_times()
     if done.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return seconds
+    return seconds, (busy_end - busy) / max(1, total_end - total)
 
 
 def raw_loop(url: str, template: str, n: int, tag: str) -> tuple[float, float]:
@@ -203,14 +219,16 @@ def compare(
     root: Path, env: dict[str, str], url: str, template: str, n: int, repeat: int, workers: int
 ) -> None:
     figures: dict[str, list[float]] = {"raw": [], "drop": [], "devdb": [], "ppg": []}
+    busy: dict[str, list[float]] = {"devdb": [], "ppg": []}
     for _ in range(repeat):
         made, dropped = raw(url, template, n, workers)
         figures["raw"].append(made)
         figures["drop"].append(dropped)
         for folder in ("t_devdb", "t_ppg"):
             base = pytest_wall(root, env, folder, "test_base.py", workers)
-            full = pytest_wall(root, env, folder, "test_it.py", workers)
+            full, share = pytest_run(root, env, folder, "test_it.py", workers)
             figures[folder[2:]].append((full - base) / n)
+            busy[folder[2:]].append(share)
     med = {k: statistics.median(v) * 1000 for k, v in figures.items()}
     mode = "serial" if workers == 1 else f"-n {workers}"
     print(
@@ -222,6 +240,12 @@ def compare(
     )
     for key, values in figures.items():
         print(f"      {key}: " + ", ".join(f"{v * 1000:.1f}" for v in values) + " ms")
+    # whether a run was bound by the machine's CPUs (the server's copies and drops, the tests)
+    print(
+        "      CPUs busy during the runs: "
+        + "; ".join(f"{k} " + ", ".join(f"{v:.0%}" for v in vals) for k, vals in busy.items())
+        + f" (of {os.cpu_count()})"
+    )
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from devdb.backends.base import ServerStatus
-from devdb.backends.majors import check_cluster
+from devdb.backends.majors import check_cluster, cluster_major
 from devdb.backends.pgbin import PgBin, find_binaries
 from devdb.conninfo import ConnInfo
 from devdb.database import wait_ready
@@ -29,6 +29,13 @@ from devdb.settings import Settings
 from devdb.state import owner_password, state_dir
 
 SPEED_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+# PostgreSQL 18's I/O workers (io_method = worker, its default) keep an entry for every relation
+# file they have ever read, in every database, and never free it; each DROP DATABASE makes every
+# process walk its entries. A development server creates and drops test databases by the
+# thousand, so its drops got slower for as long as it ran (bench/bench_io_method.py: measured on
+# fresh_db runs). ``sync`` is PostgreSQL 17's I/O path, without workers. Given on the command
+# line (a cluster made before this is covered too) unless the cluster's configuration sets it.
+IO_METHOD = ("io_method", "sync", 18)
 
 
 class NativeBackend:
@@ -238,7 +245,7 @@ class NativeBackend:
             os.chown(self.logfile, user.pw_uid, user.pw_gid)
         try:
             return subprocess.Popen(
-                [self.bin("postgres"), "-D", str(self.data), "-p", str(port)],
+                [self.bin("postgres"), "-D", str(self.data), "-p", str(port), *self._options()],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -249,6 +256,14 @@ class NativeBackend:
             raise ServerStartError(f"could not run {self.bin('postgres')}: {exc}") from exc
         finally:
             log.close()
+
+    def _options(self) -> list[str]:
+        """Command-line settings: ``IO_METHOD`` on PostgreSQL 18+, unless the cluster's own
+        configuration files set it (the user's choice stands)."""
+        name, value, since = IO_METHOD
+        if (cluster_major(self.data) or 0) < since or _configured(self.data, name):
+            return []
+        return ["-c", f"{name}={value}"]
 
     def _pid_info(self) -> tuple[int, int | None] | None:
         """(pid, port) from postmaster.pid, or None when there is none."""
@@ -343,3 +358,18 @@ def _pkglib_has(pgbin: PgBin) -> bool:
         [pgbin("pg_config"), "--pkglibdir"], capture_output=True, text=True, check=False
     )
     return (Path(out.stdout.strip()) / "pg_stat_statements.so").is_file()
+
+
+def _configured(data: Path, name: str) -> bool:
+    """Whether postgresql.conf or postgresql.auto.conf sets ``name`` (a line that is not a
+    comment)."""
+    for conf in ("postgresql.conf", "postgresql.auto.conf"):
+        try:
+            lines = (data / conf).read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            words = line.split("#", 1)[0].replace("=", " ").split()
+            if words and words[0].lower() == name:
+                return True
+    return False

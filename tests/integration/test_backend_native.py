@@ -15,6 +15,7 @@ import pytest
 from conftest import make_project
 
 from devdb import server
+from devdb.backends.majors import cluster_major
 from devdb.backends.native import NativeBackend
 from devdb.database import can_connect, connect
 from devdb.errors import BinariesNotFound, PortInUse, ServerStartError
@@ -173,3 +174,24 @@ def test_server_that_fails_to_start_shows_its_log(project: Settings) -> None:
         server.up(project)
     assert "syntax error" in err.value.log
     assert "Last lines of the server log" in err.value.render()
+
+
+def test_io_method_sync_on_18_unless_the_cluster_sets_one(project: Settings) -> None:
+    # PostgreSQL 18's I/O workers slow every DROP DATABASE down for as long as the server runs
+    # (see IO_METHOD): the native server runs without them, unless its configuration says
+    result = server.up(project)
+    backend = NativeBackend(project)
+    if (cluster_major(backend.data) or 0) < 18:
+        pytest.skip("io_method appeared in PostgreSQL 18")
+    with connect(result.conninfo) as conn:
+        assert conn.execute("SHOW io_method").fetchone() == ("sync",)
+    postmaster = int((backend.data / "postmaster.pid").read_text().split()[0])
+    kinds = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children_of(postmaster)]
+    assert kinds and not [k for k in kinds if b"io worker" in k]
+
+    server.down(project)
+    with (backend.data / "postgresql.conf").open("a") as fh:
+        fh.write("io_method = worker  # the user's choice\n")
+    again = server.up(project)
+    with connect(again.conninfo) as conn:
+        assert conn.execute("SHOW io_method").fetchone() == ("worker",)
