@@ -22,6 +22,8 @@ from devdb.backends.dockerengine import (
     engine_available,
     engine_env,
     first_line,
+    image_major,
+    io_setting,
     mount_for_tag,
     pgdata_mount,
 )
@@ -266,6 +268,7 @@ class DockerBackend:
             "DEVDB_PORT": str(port),
             "DEVDB_PGDATA_MOUNT": pgdata_mount(self.client, s.postgres_image),
             "DEVDB_FSYNC": "on" if s.durable else "off",
+            "DEVDB_IO_SETTING": io_setting(image_major(self.client, s.postgres_image)),
             "DEVDB_INITDB_ARGS": "" if s.durable else "--no-sync",
             "POSTGRES_USER": s.user,
             "POSTGRES_PASSWORD": owner_password(s),

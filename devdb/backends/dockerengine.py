@@ -180,6 +180,42 @@ def pgdata_mount(client: DockerClient, image: str) -> str:
     return declared[0] if declared else mount_for_tag(image)
 
 
+def image_major(client: DockerClient, image: str) -> int | None:
+    """The image's PostgreSQL major: from its environment when it is on this machine (the
+    official images' PG_MAJOR, else the /usr/lib/postgresql/<major>/bin on its PATH), else from a
+    tag that starts with one (``postgres:18``, ``postgres:17-alpine``); None when neither says."""
+    from docker.errors import DockerException
+
+    try:
+        env = client.images.get(image).attrs.get("Config", {}).get("Env") or []
+    except DockerException:
+        env = []
+    return major_from_env(env) or major_from_tag(image)
+
+
+def major_from_env(env: list[str]) -> int | None:
+    values = dict(item.split("=", 1) for item in env if "=" in item)
+    if values.get("PG_MAJOR", "").isdigit():
+        return int(values["PG_MAJOR"])
+    match = re.search(r"/usr/lib/postgresql/(\d+)/bin", values.get("PATH", ""))
+    return int(match.group(1)) if match else None
+
+
+def major_from_tag(image: str) -> int | None:
+    name = image.split("@", 1)[0]
+    tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else ""
+    match = re.match(r"(\d{1,2})(?!\d)", tag)
+    return int(match.group(1)) if match else None
+
+
+def io_setting(major: int | None) -> str:
+    """The ``-c`` setting compose.yaml passes as DEVDB_IO_SETTING: ``io_method=sync`` from
+    PostgreSQL 18 on (the native backend's IO_METHOD explains why); before 18, or when the major is
+    unknown, a placeholder that changes nothing (io_method does not exist before 18, and an
+    unknown setting would stop the server)."""
+    return "io_method=sync" if major is not None and major >= 18 else "devdb.io_method=unchanged"
+
+
 def _where() -> str:
     return docker_host()
 

@@ -64,6 +64,8 @@ def test_up_answers_keeps_data_and_destroy_removes_everything(project: Settings)
     with connect(result.conninfo, autocommit=True) as conn:
         row = conn.execute("SHOW shared_preload_libraries").fetchone()
         assert row is not None and "pg_stat_statements" in row[0]
+        # the stand-in is PostgreSQL 15: the io_method placeholder is accepted and changes nothing
+        assert conn.execute("SHOW devdb.io_method").fetchone() == ("unchanged",)
 
     backend = DockerBackend(project)
     assert backend.status().running
@@ -159,6 +161,9 @@ def test_compose_file_renders_loopback_port_and_volume(
     assert re.search(rf"(pgdata:{mount}(:rw)?|target: {mount})$", out, re.MULTILINE)
     assert "shared_preload_libraries=pg_stat_statements" in out
     assert "fsync=off" in out
+    # io_method exists from 18 on (and is set to sync there); before, a placeholder changes nothing
+    io = "io_method=sync" if image == "postgres:18" else "devdb.io_method=unchanged"
+    assert re.search(rf"^\s*- {re.escape(io)}$", out, re.MULTILINE)
 
 
 def test_a_server_that_exits_shows_its_log(tmp_path: Path, docker_ready: str) -> None:

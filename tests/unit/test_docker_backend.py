@@ -15,6 +15,7 @@ from conftest import make_project
 
 from devdb.backends import get_backend
 from devdb.backends.docker import DockerBackend, compose_command, engine_available, mount_for_tag
+from devdb.backends.dockerengine import io_setting, major_from_env, major_from_tag
 from devdb.errors import BackendError, ConfigError, EngineUnavailable
 
 
@@ -36,6 +37,38 @@ from devdb.errors import BackendError, ConfigError, EngineUnavailable
 )
 def test_volume_mount_follows_the_image_major_version(image: str, mount: str) -> None:
     assert mount_for_tag(image) == mount
+
+
+@pytest.mark.parametrize(
+    ("image", "major"),
+    [
+        ("postgres:18", 18),
+        ("postgres:18.1-alpine", 18),
+        ("postgres:19beta1", 19),
+        ("postgres:17", 17),
+        ("registry.local:5000/team/postgres:15", 15),
+        ("postgres:13@sha256:" + "a" * 64, 13),
+        ("postgres", None),
+        ("postgres:latest", None),
+        ("mycorp/pg:2024.01", None),  # not a major: unknown, so nothing is set
+    ],
+)
+def test_major_from_the_tag(image: str, major: int | None) -> None:
+    assert major_from_tag(image) == major
+
+
+def test_major_from_the_image_environment() -> None:
+    official = ["PATH=/usr/local/sbin:/usr/lib/postgresql/18/bin", "PG_MAJOR=18", "PG_VERSION=18.1"]
+    assert major_from_env(official) == 18
+    assert major_from_env(["PATH=/usr/lib/postgresql/15/bin:/usr/bin", "LANG=C.UTF-8"]) == 15
+    assert major_from_env(["PATH=/usr/local/bin:/usr/bin"]) is None
+
+
+def test_io_setting_only_where_io_method_exists() -> None:
+    assert io_setting(18) == "io_method=sync"
+    assert io_setting(19) == "io_method=sync"
+    # before 18 (or unknown), io_method would stop the server: a placeholder instead
+    assert io_setting(17) == io_setting(None) == "devdb.io_method=unchanged"
 
 
 @pytest.fixture
