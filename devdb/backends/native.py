@@ -14,6 +14,7 @@ import pwd
 import shutil
 import subprocess
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from devdb.backends.majors import check_cluster, cluster_major
 from devdb.backends.pgbin import PgBin, find_binaries
 from devdb.conninfo import ConnInfo
 from devdb.database import wait_ready
-from devdb.errors import BackendError, ServerStartError
+from devdb.errors import BackendError, ReadinessTimeout, ServerStartError
 from devdb.output import info
 from devdb.ports import choose_port, recorded_port
 from devdb.settings import Settings
@@ -36,6 +37,9 @@ SPEED_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes
 # fresh_db runs). ``sync`` is PostgreSQL 17's I/O path, without workers. Given on the command
 # line (a cluster made before this is covered too) unless the cluster's configuration sets it.
 IO_METHOD = ("io_method", "sync", 18)
+# What a new postmaster logs when processes of a crashed one (kill -9, the OOM killer) are still
+# attached to the cluster's shared memory; they exit within moments, so ``start`` waits for them.
+SHARED_MEMORY_IN_USE = "pre-existing shared memory block"
 
 
 class NativeBackend:
@@ -48,6 +52,7 @@ class NativeBackend:
         self.data = self.home / "data"
         self.logfile = self.home / "postgres.log"
         self._bin: PgBin | None = None
+        self._waited = False
 
     # -- interface -------------------------------------------------------------------------
 
@@ -71,8 +76,6 @@ class NativeBackend:
             self._initdb()
         check_cluster(self.data, self.bin.version(), f"{self.bin.source}: {self.bin.bindir}")
         port = choose_port(self.settings)
-        proc = self._spawn(port)
-        _reap_when_done(proc)
         conninfo = ConnInfo(
             "127.0.0.1",
             port,
@@ -80,13 +83,49 @@ class NativeBackend:
             owner_password(self.settings),
             self.settings.database,
         )
-        wait_ready(
-            conninfo,
-            self.settings.ready_timeout,
-            log_tail=self.logs,
-            alive=lambda: proc.poll() is None,
-        )
+        deadline = time.monotonic() + self.settings.ready_timeout
+        while not self._started(conninfo, deadline):
+            time.sleep(0.1)
         return conninfo
+
+    def _started(self, conninfo: ConnInfo, deadline: float) -> bool:
+        """Start the server and wait until it answers: True; False when it stopped because the
+        processes of a crashed server still hold the cluster's shared memory (they exit once
+        they notice their postmaster is gone: try again). Any other failure raises."""
+        mark = self._log_size()
+        proc = self._spawn(conninfo.port)
+        _reap_when_done(proc)
+        try:
+            wait_ready(
+                conninfo,
+                max(deadline - time.monotonic(), 0.0),
+                log_tail=self.logs,
+                alive=lambda: proc.poll() is None,
+            )
+        except ReadinessTimeout:
+            if proc.poll() is None or time.monotonic() >= deadline:
+                raise
+            if SHARED_MEMORY_IN_USE not in self._log_since(mark):
+                raise
+            if not self._waited:
+                info("the crashed server's processes are still exiting; waiting for them")
+                self._waited = True
+            return False
+        return True
+
+    def _log_size(self) -> int:
+        try:
+            return self.logfile.stat().st_size
+        except OSError:
+            return 0
+
+    def _log_since(self, offset: int) -> str:
+        try:
+            with self.logfile.open("rb") as fh:
+                fh.seek(offset)
+                return fh.read().decode(errors="replace")
+        except OSError:
+            return ""
 
     def stop(self) -> None:
         if self._running_port() is None:

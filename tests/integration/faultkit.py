@@ -185,20 +185,22 @@ def restart(settings: Settings) -> None:
 
 
 def kill_postmaster(data: Path, timeout: float = 30) -> None:
-    """``kill -9`` the postmaster of ``data``, then wait until its other processes (one process
-    group) have noticed and exited, as they do when their postmaster dies."""
+    """``kill -9`` the postmaster of ``data``, then wait until its children have noticed and
+    exited, as they do when their postmaster dies (each runs in a session of its own, so they
+    are found by parent before the kill, not by process group)."""
     import signal
 
     pid = int((data / "postmaster.pid").read_text().splitlines()[0])
+    server = {pid} | {p.pid for p in processes() if p.ppid == pid}
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _group_alive(pid):
+    while time.monotonic() < deadline and _any_alive(server):
         time.sleep(0.05)
-    assert not _group_alive(pid), "the server's processes did not exit after the postmaster died"
+    assert not _any_alive(server), "the server's processes did not exit after the postmaster died"
 
 
-def _group_alive(pgid: int) -> bool:
-    return any(p.pgrp == pgid for p in processes())
+def _any_alive(pids: set[int]) -> bool:
+    return any(p.pid in pids for p in processes())
 
 
 def start_paused(

@@ -30,8 +30,7 @@ def project(tmp_path: Path) -> Iterator[Settings]:
 
 
 def invoke(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
-    env["DEVDB_BACKEND"] = "native"
+    env = {**invoke_env(), "DEVDB_BACKEND": "native"}
     return subprocess.run(
         [sys.executable, "-m", "invoke", *args],
         cwd=root,
@@ -124,6 +123,59 @@ def test_up_after_a_crash_clears_the_stale_pid_file(tmp_path: Path) -> None:
         assert can_connect(NativeBackend(settings).conninfo())
     finally:
         NativeBackend(settings).remove()
+
+
+def test_up_waits_for_the_processes_of_a_crashed_server(tmp_path: Path) -> None:
+    """A backend that has not yet noticed its postmaster died (held here with SIGSTOP) keeps the
+    cluster's shared memory, and a new postmaster refuses to start; db.up waits it out."""
+    root = tmp_path / "proj"
+    settings = make_project(root)
+    backend = NativeBackend(settings)
+    try:
+        assert invoke(root, "db.up").returncode == 0
+        pid = int((backend.data / "postmaster.pid").read_text().split()[0])
+        conn = connect(backend.conninfo(), autocommit=True)
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+        assert row is not None
+        straggler = int(row[0])
+        os.kill(straggler, signal.SIGSTOP)
+        os.kill(pid, signal.SIGKILL)
+        wait_gone([pid])
+        mark = backend.logfile.stat().st_size
+        up = subprocess.Popen(
+            [sys.executable, "-m", "invoke", "db.up"],
+            cwd=root,
+            env={**invoke_env(), "DEVDB_BACKEND": "native"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            _wait_for_log(backend.logfile, mark, "pre-existing shared memory block")
+        finally:
+            os.kill(straggler, signal.SIGCONT)  # it notices its postmaster is gone and exits
+        _, stderr = up.communicate(timeout=120)
+        conn.close()
+        assert up.returncode == 0, stderr
+        assert "the crashed server's processes are still exiting" in stderr
+        assert can_connect(backend.conninfo())
+    finally:
+        backend.remove()
+
+
+def invoke_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("DEVDB_")}
+
+
+def _wait_for_log(log: Path, offset: int, text: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with log.open("rb") as fh:
+            fh.seek(offset)
+            if text.encode() in fh.read():
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"the server log never said {text!r}")
 
 
 def test_explicit_port_taken_names_the_holder(tmp_path: Path) -> None:
