@@ -22,7 +22,9 @@ from devdb.backends.dockerengine import (
     engine_available,
     engine_env,
     first_line,
+    image_config,
     image_major,
+    image_unusable,
     io_setting,
     mount_for_tag,
     pgdata_mount,
@@ -31,7 +33,7 @@ from devdb.backends.majors import incompatible_volume, upgrade_hint
 from devdb.conninfo import ConnInfo
 from devdb.database import wait_ready
 from devdb.errors import ConfigError, EngineUnavailable, ReadinessTimeout, ServerStartError
-from devdb.output import info
+from devdb.output import warn
 from devdb.ports import choose_port, recorded_port
 from devdb.settings import Settings
 from devdb.state import owner_password, read_state, write_state
@@ -53,6 +55,7 @@ class DockerBackend:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._client: DockerClient | None = None
+        self._image: dict[str, Any] | None = None
 
     @property
     def client(self) -> DockerClient:
@@ -77,9 +80,10 @@ class DockerBackend:
                 return self._wait(self._conninfo(port))
         self._check_compose_file()
         port = choose_port(self.settings)
+        self._ensure_image()
         fingerprint = self._fingerprint(port)
         if container is None or not self._start_unchanged(container, fingerprint):
-            self._pull_notice()
+            self._check_io_setting()
             self.compose("up", "-d", port=port, what="start the postgres container")
             created = self.container()
             if created is not None:
@@ -237,13 +241,36 @@ class DockerBackend:
             return False  # e.g. its port was taken meanwhile: compose reports it properly
         return True
 
-    def _pull_notice(self) -> None:
-        from docker.errors import ImageNotFound
+    def _ensure_image(self) -> None:
+        """Pull the image now when it is not here: the container's settings (its data volume,
+        its major's I/O setting) are read from the image, and must not change once it arrives
+        (that would make the next `db.up` recreate the container)."""
+        why = image_unusable(self.client, self.settings.postgres_image, pull=True)
+        if why is not None:
+            raise ServerStartError(
+                f"could not start the postgres container: {why}",
+                "Check the network or registry login, set DEVDB_POSTGRES_IMAGE to an image you "
+                "have (`docker images`), or use DEVDB_BACKEND=native.",
+            )
 
-        try:
-            self.client.images.get(self.settings.postgres_image)
-        except ImageNotFound:
-            info(f"pulling {self.settings.postgres_image} (first time only; it may take a while)")
+    def _image_config(self) -> dict[str, Any] | None:
+        """The image's configuration, looked up once it is here."""
+        if self._image is None:
+            self._image = image_config(self.client, self.settings.postgres_image)
+        return self._image
+
+    def _check_io_setting(self) -> None:
+        """A compose file scaffolded before devdb passed DEVDB_IO_SETTING: say what it misses."""
+        image = self.settings.postgres_image
+        major = image_major(self._image_config(), image)
+        if major is None or major < 18:
+            return
+        if "DEVDB_IO_SETTING" not in self.settings.compose_file.read_text(errors="replace"):
+            warn(
+                f"{self.settings.compose_file.name} does not pass DEVDB_IO_SETTING, so PostgreSQL "
+                f"{major} runs with io_method=worker (test databases' drops slow down over time); "
+                "add the two lines from devdb's compose.yaml (see the CHANGELOG)"
+            )
 
     # -- compose ---------------------------------------------------------------------------
 
@@ -266,9 +293,9 @@ class DockerBackend:
         return {
             "DEVDB_POSTGRES_IMAGE": s.postgres_image,
             "DEVDB_PORT": str(port),
-            "DEVDB_PGDATA_MOUNT": pgdata_mount(self.client, s.postgres_image),
+            "DEVDB_PGDATA_MOUNT": pgdata_mount(self._image_config(), s.postgres_image),
             "DEVDB_FSYNC": "on" if s.durable else "off",
-            "DEVDB_IO_SETTING": io_setting(image_major(self.client, s.postgres_image)),
+            "DEVDB_IO_SETTING": io_setting(image_major(self._image_config(), s.postgres_image)),
             "DEVDB_INITDB_ARGS": "" if s.durable else "--no-sync",
             "POSTGRES_USER": s.user,
             "POSTGRES_PASSWORD": owner_password(s),

@@ -13,7 +13,7 @@ import shutil
 import socket
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from devdb.errors import BackendError, EngineUnavailable
 
@@ -126,12 +126,14 @@ def docker_unusable(image: str, *, pull: bool) -> str | None:
     except EngineUnavailable as exc:
         return exc.message
     try:
-        return _image_unusable(client, image, pull=pull)
+        return image_unusable(client, image, pull=pull)
     finally:
         client.close()
 
 
-def _image_unusable(client: DockerClient, image: str, *, pull: bool) -> str | None:
+def image_unusable(client: DockerClient, image: str, *, pull: bool) -> str | None:
+    """None when ``image`` is on this machine (pulled now when it is not and ``pull``), else
+    why it cannot be used."""
     from docker.errors import DockerException, ImageNotFound
 
     try:
@@ -167,30 +169,40 @@ def mount_for_tag(image: str) -> str:
     return PGDATA_FROM_18
 
 
-def pgdata_mount(client: DockerClient, image: str) -> str:
-    """Where to mount the volume: the image's own data volume when the image is here (so no
-    anonymous volume shadows ours), else what its tag implies."""
+def image_config(client: DockerClient, image: str) -> dict[str, Any] | None:
+    """The image's configuration (its Env, its Volumes) when it is on this machine, else None."""
     from docker.errors import DockerException
 
     try:
-        volumes = client.images.get(image).attrs.get("Config", {}).get("Volumes") or {}
+        config = client.images.get(image).attrs.get("Config")
     except DockerException:
-        return mount_for_tag(image)
+        return None
+    return config if isinstance(config, dict) else {}
+
+
+def pgdata_mount(config: dict[str, Any] | None, image: str) -> str:
+    """Where to mount the volume: the image's own data volume when the image is here (so no
+    anonymous volume shadows ours), else what its tag implies."""
+    volumes = (config or {}).get("Volumes") or {}
     declared = sorted(v for v in volumes if v.startswith("/var/lib/postgresql"))
     return declared[0] if declared else mount_for_tag(image)
 
 
-def image_major(client: DockerClient, image: str) -> int | None:
+def image_major(config: dict[str, Any] | None, image: str) -> int | None:
     """The image's PostgreSQL major: from its environment when it is on this machine (the
-    official images' PG_MAJOR, else the /usr/lib/postgresql/<major>/bin on its PATH), else from a
-    tag that starts with one (``postgres:18``, ``postgres:17-alpine``); None when neither says."""
-    from docker.errors import DockerException
+    official images' PG_MAJOR, else the /usr/lib/postgresql/<major>/bin on its PATH), else from
+    the tag of an image named ``postgres`` (the official one or a mirror of it: ``postgres:18``,
+    ``postgres:17-alpine``); None when neither says. Another image's tag is not trusted: its
+    numbers may be anything (``team/pg:20-pg16``)."""
+    found = major_from_env((config or {}).get("Env") or [])
+    if found is None and _repository(image).rsplit("/", 1)[-1] == "postgres":
+        found = major_from_tag(image)
+    return found
 
-    try:
-        env = client.images.get(image).attrs.get("Config", {}).get("Env") or []
-    except DockerException:
-        env = []
-    return major_from_env(env) or major_from_tag(image)
+
+def _repository(image: str) -> str:
+    name = image.split("@", 1)[0]
+    return name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
 
 
 def major_from_env(env: list[str]) -> int | None:

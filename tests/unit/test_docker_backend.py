@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,13 @@ from conftest import make_project
 
 from devdb.backends import get_backend
 from devdb.backends.docker import DockerBackend, compose_command, engine_available, mount_for_tag
-from devdb.backends.dockerengine import io_setting, major_from_env, major_from_tag
+from devdb.backends.dockerengine import (
+    image_major,
+    io_setting,
+    major_from_env,
+    major_from_tag,
+    pgdata_mount,
+)
 from devdb.errors import BackendError, ConfigError, EngineUnavailable
 
 
@@ -55,6 +62,31 @@ def test_volume_mount_follows_the_image_major_version(image: str, mount: str) ->
 )
 def test_major_from_the_tag(image: str, major: int | None) -> None:
     assert major_from_tag(image) == major
+
+
+@pytest.mark.parametrize(
+    ("image", "major"),
+    [
+        ("postgres:18", 18),
+        ("docker.io/library/postgres:18-alpine", 18),
+        ("registry.local:5000/mirror/postgres:17", 17),  # a mirror keeps the official tags
+        ("team/pg:20-pg16", None),  # another image's numbers may mean anything
+        ("team/postgres-custom:18", None),
+    ],
+)
+def test_only_a_postgres_image_tag_is_trusted_when_the_image_is_not_here(
+    image: str, major: int | None
+) -> None:
+    assert image_major(None, image) == major
+
+
+def test_the_image_environment_wins_over_its_tag() -> None:
+    config = {"Env": ["PG_MAJOR=16"], "Volumes": {"/var/lib/postgresql/data": {}}}
+    assert image_major(config, "team/pg:20-pg16") == 16
+    assert image_major(config, "postgres:18") == 16
+    assert image_major({"Env": ["PATH=/usr/bin"]}, "postgres:18") == 18
+    assert pgdata_mount(config, "postgres:18") == "/var/lib/postgresql/data"
+    assert pgdata_mount(None, "postgres:18") == "/var/lib/postgresql"
 
 
 def test_major_from_the_image_environment() -> None:
@@ -134,3 +166,24 @@ def test_no_compose_cli(monkeypatch: pytest.MonkeyPatch) -> None:
             compose_command()
     finally:
         compose_command.cache_clear()
+
+
+def test_an_old_compose_file_on_an_18_image_is_told_what_it_misses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A compose.yaml scaffolded before DEVDB_IO_SETTING still starts; devdb says what to add."""
+    old = tmp_path / "compose.yaml"
+    text = (Path(__file__).parents[2] / "compose" / "compose.yaml").read_text()
+    lines = [line for line in text.splitlines() if "DEVDB_IO_SETTING" not in line]
+    old.write_text("\n".join(lines) + "\n")
+    settings = replace(make_project(tmp_path / "proj"), compose_file=old)
+    for major, told in ((18, True), (15, False)):
+        backend = DockerBackend(settings)
+        backend._image = {"Env": [f"PG_MAJOR={major}"]}  # as the engine gives it
+        backend._check_io_setting()
+        assert ("does not pass DEVDB_IO_SETTING" in capsys.readouterr().err) is told
+    backend = DockerBackend(replace(settings, compose_file=old.with_name("x.yaml")))
+    backend.settings.compose_file.write_text(text)
+    backend._image = {"Env": ["PG_MAJOR=18"]}
+    backend._check_io_setting()
+    assert "DEVDB_IO_SETTING" not in capsys.readouterr().err
