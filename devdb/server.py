@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from devdb.backends import Backend, get_backend, remember_backend
@@ -15,6 +15,9 @@ from devdb.conninfo import ConnInfo
 from devdb.database import ADMIN_DB, connect, create_database, database_exists
 from devdb.errors import ConnectionFailed
 from devdb.settings import Settings
+from devdb.state import has_owner_password
+
+NOT_GENERATED = "not-generated-yet"  # a stand-in, shown masked; never sent to a server
 
 
 @dataclass(frozen=True)
@@ -94,8 +97,11 @@ def down(settings: Settings) -> str:
 
 
 def status(settings: Settings) -> dict[str, Any]:
-    """A description of the server; ``url`` has the password hidden."""
+    """A description of the server; ``url`` has the password hidden. Reads only: a project
+    never started gets no state folder and no password from it."""
     backend = get_backend(settings, announce=False)
+    if backend.owned and not has_owner_password(settings):
+        backend = get_backend(replace(settings, password=NOT_GENERATED), announce=False)
     st = backend.status()
     conninfo = st.conninfo or backend.conninfo()
     doc: dict[str, Any] = {

@@ -26,6 +26,11 @@ def owner_password(settings: Settings) -> str:
     return _secret_file(settings, PASSWORD_FILE)
 
 
+def has_owner_password(settings: Settings) -> bool:
+    """Whether the owner's password is known without generating one."""
+    return bool(settings.password) or (settings.state_dir / PASSWORD_FILE).is_file()
+
+
 def role_password(settings: Settings, role: str) -> str:
     """A generated password for another role devdb manages (the app role)."""
     return _secret_file(settings, f"password.{role}")

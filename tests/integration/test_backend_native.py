@@ -100,6 +100,16 @@ def test_up_answers_down_keeps_data_destroy_removes(project: Settings) -> None:
     assert not backend.status().running
 
 
+def test_status_of_a_project_never_started_writes_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    settings = make_project(root)
+    status = invoke(root, "db.status")
+    assert status.returncode == 0, status.stderr
+    assert "not created (`invoke db.up` creates it)" in status.stdout
+    assert not settings.state_dir.exists()  # no state folder, no password generated for it
+    assert "not-generated" not in status.stdout + status.stderr
+
+
 def test_up_after_a_crash_clears_the_stale_pid_file(tmp_path: Path) -> None:
     root = tmp_path / "proj"
     settings = make_project(root)
