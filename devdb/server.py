@@ -17,7 +17,7 @@ from devdb.errors import ConnectionFailed
 from devdb.settings import Settings
 from devdb.state import has_owner_password
 
-NOT_GENERATED = "not-generated-yet"  # a stand-in, shown masked; never sent to a server
+NOT_GENERATED = "not-generated-yet"  # a stand-in, shown masked (no password exists yet)
 
 
 @dataclass(frozen=True)
