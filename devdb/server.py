@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from devdb.backends import Backend, get_backend, remember_backend
+from devdb.backends import Backend, backend_named, get_backend, remember_backend
 from devdb.conninfo import ConnInfo
 from devdb.database import ADMIN_DB, connect, create_database, database_exists
 from devdb.errors import ConnectionFailed
@@ -100,8 +100,8 @@ def status(settings: Settings) -> dict[str, Any]:
     """A description of the server; ``url`` has the password hidden. Reads only: a project
     never started gets no state folder and no password from it."""
     backend = get_backend(settings, announce=False)
-    if backend.owned and not has_owner_password(settings):
-        backend = get_backend(replace(settings, password=NOT_GENERATED), announce=False)
+    if backend.name in {"native", "docker"} and not has_owner_password(settings):
+        backend = backend_named(backend.name, replace(settings, password=NOT_GENERATED))
     st = backend.status()
     conninfo = st.conninfo or backend.conninfo()
     doc: dict[str, Any] = {

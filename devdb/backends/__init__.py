@@ -7,7 +7,7 @@ from devdb.output import info
 from devdb.settings import Settings
 from devdb.state import read_state, write_state
 
-__all__ = ["Backend", "ServerStatus", "get_backend", "resolve_backend_name"]
+__all__ = ["Backend", "ServerStatus", "backend_named", "get_backend", "resolve_backend_name"]
 
 
 def resolve_backend_name(settings: Settings, *, announce: bool = True) -> str:
@@ -30,7 +30,11 @@ def resolve_backend_name(settings: Settings, *, announce: bool = True) -> str:
 
 
 def get_backend(settings: Settings, *, announce: bool = True) -> Backend:
-    name = resolve_backend_name(settings, announce=announce)
+    return backend_named(resolve_backend_name(settings, announce=announce), settings)
+
+
+def backend_named(name: str, settings: Settings) -> Backend:
+    """The backend called ``name`` (docker, native, anything else: external)."""
     if name == "docker":
         from devdb.backends.docker import DockerBackend
 

@@ -80,7 +80,7 @@ class DockerBackend:
                 return self._wait(self._conninfo(port))
         self._check_compose_file()
         port = choose_port(self.settings)
-        self._ensure_image()
+        self._ensure_image(required=container is None)
         fingerprint = self._fingerprint(port)
         if container is None or not self._start_unchanged(container, fingerprint):
             self._check_io_setting()
@@ -241,12 +241,19 @@ class DockerBackend:
             return False  # e.g. its port was taken meanwhile: compose reports it properly
         return True
 
-    def _ensure_image(self) -> None:
+    def _ensure_image(self, *, required: bool) -> None:
         """Pull the image now when it is not here: the container's settings (its data volume,
         its major's I/O setting) are read from the image, and must not change once it arrives
-        (that would make the next `db.up` recreate the container)."""
-        why = image_unusable(self.client, self.settings.postgres_image, pull=True)
-        if why is not None:
+        (that would make the next `db.up` recreate the container). Not ``required`` (a container
+        exists, which may start without it): a failed pull is left for compose to report."""
+        image = self.settings.postgres_image
+        self._image = image_config(self.client, image)
+        if self._image is not None:
+            return
+        why = image_unusable(self.client, image, pull=True)
+        if why is None:
+            self._image = image_config(self.client, image)
+        elif required:
             raise ServerStartError(
                 f"could not start the postgres container: {why}",
                 "Check the network or registry login, set DEVDB_POSTGRES_IMAGE to an image you "
@@ -260,17 +267,21 @@ class DockerBackend:
         return self._image
 
     def _check_io_setting(self) -> None:
-        """A compose file scaffolded before devdb passed DEVDB_IO_SETTING: say what it misses."""
-        image = self.settings.postgres_image
-        major = image_major(self._image_config(), image)
+        """A compose file scaffolded before devdb passed DEVDB_IO_SETTING: say what it misses
+        (unless it sets io_method itself)."""
+        major = image_major(self._image_config(), self.settings.postgres_image)
         if major is None or major < 18:
             return
-        if "DEVDB_IO_SETTING" not in self.settings.compose_file.read_text(errors="replace"):
-            warn(
-                f"{self.settings.compose_file.name} does not pass DEVDB_IO_SETTING, so PostgreSQL "
-                f"{major} runs with io_method=worker (test databases' drops slow down over time); "
-                "add the two lines from devdb's compose.yaml (see the CHANGELOG)"
-            )
+        text = self.settings.compose_file.read_text(errors="replace")
+        lines = [line.split("#", 1)[0] for line in text.splitlines()]
+        if any("${DEVDB_IO_SETTING" in line or "io_method" in line for line in lines):
+            return
+        warn(
+            f"{self.settings.compose_file.name} does not pass DEVDB_IO_SETTING, so PostgreSQL "
+            f"{major} runs with io_method=worker (test databases' drops slow down over time): "
+            "add `- -c` and `- ${DEVDB_IO_SETTING:-devdb.io_method=unchanged}` to the command "
+            "of its postgres service"
+        )
 
     # -- compose ---------------------------------------------------------------------------
 

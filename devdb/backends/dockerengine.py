@@ -147,6 +147,7 @@ def image_unusable(client: DockerClient, image: str, *, pull: bool) -> str | Non
     from devdb.output import info
 
     info(f"pulling {image} (first time only; it may take a while)")
+    timeout = client.api.timeout
     try:
         client.api.timeout = PULL_TIMEOUT
         client.images.pull(image)
@@ -155,6 +156,8 @@ def image_unusable(client: DockerClient, image: str, *, pull: bool) -> str | Non
         return f"the image {image} could not be pulled ({first_line_of(str(why))})"
     except Exception as exc:  # requests' read timeout behind a silent proxy, say
         return f"the image {image} could not be pulled ({_reason(exc)})"
+    finally:
+        client.api.timeout = timeout  # the client's other calls keep their own
     return None
 
 

@@ -40,6 +40,7 @@ IO_METHOD = ("io_method", "sync", 18)
 # What a new postmaster logs when processes of a crashed one (kill -9, the OOM killer) are still
 # attached to the cluster's shared memory; they exit within moments, so ``start`` waits for them.
 SHARED_MEMORY_IN_USE = "pre-existing shared memory block"
+MIN_TRY = 2.0  # seconds a new try at starting needs left before the deadline
 
 
 class NativeBackend:
@@ -57,14 +58,7 @@ class NativeBackend:
     # -- interface -------------------------------------------------------------------------
 
     def conninfo(self) -> ConnInfo:
-        port = self._running_port() or recorded_port(self.settings)
-        return ConnInfo(
-            "127.0.0.1",
-            port,
-            self.settings.user,
-            owner_password(self.settings),
-            self.settings.database,
-        )
+        return self._conninfo_on(self._running_port() or recorded_port(self.settings))
 
     def start(self) -> ConnInfo:
         if self._running_port() is not None:
@@ -75,18 +69,26 @@ class NativeBackend:
         if not (self.data / "PG_VERSION").is_file():
             self._initdb()
         check_cluster(self.data, self.bin.version(), f"{self.bin.source}: {self.bin.bindir}")
-        port = choose_port(self.settings)
-        conninfo = ConnInfo(
-            "127.0.0.1",
-            port,
-            self.settings.user,
-            owner_password(self.settings),
-            self.settings.database,
-        )
         deadline = time.monotonic() + self.settings.ready_timeout
-        while not self._started(conninfo, deadline):
-            time.sleep(0.1)
-        return conninfo
+        pause = 0.1
+        while True:
+            conninfo = self._conninfo_on(choose_port(self.settings))  # free again each try
+            if self._started(conninfo, deadline):
+                return conninfo
+            if time.monotonic() + pause + MIN_TRY >= deadline:
+                raise ServerStartError(
+                    f"processes of a crashed server still hold the shared memory of {self.data} "
+                    f"after {self.settings.ready_timeout:g} s",
+                    "Find them (`ps -eo pid,stat,args | grep postgres:`) and stop them (their "
+                    "postmaster is gone), or raise DEVDB_READY_TIMEOUT; then `invoke db.up`.",
+                    log=self.logs(),
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+    def _conninfo_on(self, port: int) -> ConnInfo:
+        s = self.settings
+        return ConnInfo("127.0.0.1", port, s.user, owner_password(s), s.database)
 
     def _started(self, conninfo: ConnInfo, deadline: float) -> bool:
         """Start the server and wait until it answers: True; False when it stopped because the
@@ -103,9 +105,7 @@ class NativeBackend:
                 alive=lambda: proc.poll() is None,
             )
         except ReadinessTimeout:
-            if proc.poll() is None or time.monotonic() >= deadline:
-                raise
-            if SHARED_MEMORY_IN_USE not in self._log_since(mark):
+            if proc.poll() is None or SHARED_MEMORY_IN_USE not in self._log_since(mark):
                 raise
             if not self._waited:
                 info("the crashed server's processes are still exiting; waiting for them")

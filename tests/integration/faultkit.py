@@ -187,10 +187,12 @@ def restart(settings: Settings) -> None:
 def kill_postmaster(data: Path, timeout: float = 30) -> None:
     """``kill -9`` the postmaster of ``data``, then wait until its children have noticed and
     exited, as they do when their postmaster dies (each runs in a session of its own, so they
-    are found by parent before the kill, not by process group)."""
+    are found by parent before the kill, not by process group; the postmaster is stopped first,
+    so it forks none after they are listed)."""
     import signal
 
     pid = int((data / "postmaster.pid").read_text().splitlines()[0])
+    os.kill(pid, signal.SIGSTOP)
     server = {pid} | {p.pid for p in processes() if p.ppid == pid}
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + timeout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -29,8 +30,10 @@ def project(tmp_path: Path) -> Iterator[Settings]:
     NativeBackend(settings).remove()
 
 
-def invoke(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**invoke_env(), "DEVDB_BACKEND": "native"}
+def invoke(
+    root: Path, *args: str, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**invoke_env(), "DEVDB_BACKEND": "native", **(extra or {})}
     return subprocess.run(
         [sys.executable, "-m", "invoke", *args],
         cwd=root,
@@ -144,20 +147,30 @@ def test_up_after_a_crash_clears_the_stale_pid_file(tmp_path: Path) -> None:
 
 def test_up_waits_for_the_processes_of_a_crashed_server(tmp_path: Path) -> None:
     """A backend that has not yet noticed its postmaster died (held here with SIGSTOP) keeps the
-    cluster's shared memory, and a new postmaster refuses to start; db.up waits it out."""
+    cluster's shared memory, and a new postmaster refuses to start: db.up waits it out, and says
+    what holds it when it outlasts DEVDB_READY_TIMEOUT."""
     root = tmp_path / "proj"
     settings = make_project(root)
     backend = NativeBackend(settings)
+    assert invoke(root, "db.up").returncode == 0
+    pid = int((backend.data / "postmaster.pid").read_text().split()[0])
+    conn = connect(backend.conninfo(), autocommit=True)
+    straggler = int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])  # type: ignore[index]
+    up: subprocess.Popen[str] | None = None
     try:
-        assert invoke(root, "db.up").returncode == 0
-        pid = int((backend.data / "postmaster.pid").read_text().split()[0])
-        conn = connect(backend.conninfo(), autocommit=True)
-        row = conn.execute("SELECT pg_backend_pid()").fetchone()
-        assert row is not None
-        straggler = int(row[0])
         os.kill(straggler, signal.SIGSTOP)
         os.kill(pid, signal.SIGKILL)
         wait_gone([pid])
+
+        held = invoke(root, "db.up", extra={"DEVDB_READY_TIMEOUT": "3"})
+        assert held.returncode == 1, held.stderr
+        assert "Traceback" not in held.stderr
+        errors = [line for line in held.stderr.splitlines() if line.startswith("Error:")]
+        assert errors == [
+            f"Error: processes of a crashed server still hold the shared memory of "
+            f"{backend.data} after 3 s"
+        ], held.stderr
+
         mark = backend.logfile.stat().st_size
         up = subprocess.Popen(
             [sys.executable, "-m", "invoke", "db.up"],
@@ -167,16 +180,20 @@ def test_up_waits_for_the_processes_of_a_crashed_server(tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        try:
-            _wait_for_log(backend.logfile, mark, "pre-existing shared memory block")
-        finally:
-            os.kill(straggler, signal.SIGCONT)  # it notices its postmaster is gone and exits
+        _wait_for_log(backend.logfile, mark, "pre-existing shared memory block")
+        os.kill(straggler, signal.SIGCONT)  # it notices its postmaster is gone and exits
         _, stderr = up.communicate(timeout=120)
-        conn.close()
         assert up.returncode == 0, stderr
         assert "the crashed server's processes are still exiting" in stderr
         assert can_connect(backend.conninfo())
     finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(straggler, signal.SIGCONT)
+            os.kill(straggler, signal.SIGKILL)
+        if up is not None and up.poll() is None:
+            up.kill()
+            up.communicate()
+        conn.close()
         backend.remove()
 
 

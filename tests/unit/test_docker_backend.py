@@ -23,7 +23,8 @@ from devdb.backends.dockerengine import (
     major_from_tag,
     pgdata_mount,
 )
-from devdb.errors import BackendError, ConfigError, EngineUnavailable
+from devdb.errors import BackendError, ConfigError, EngineUnavailable, ServerStartError
+from devdb.settings import Settings
 
 
 @pytest.mark.parametrize(
@@ -187,3 +188,74 @@ def test_an_old_compose_file_on_an_18_image_is_told_what_it_misses(
     backend._image = {"Env": ["PG_MAJOR=18"]}
     backend._check_io_setting()
     assert "DEVDB_IO_SETTING" not in capsys.readouterr().err
+
+
+class _Images:
+    """The engine's image store, as the SDK shows it: ``image`` arrives on its first pull."""
+
+    def __init__(self, image: str, config: dict[str, object], *, pullable: bool) -> None:
+        self.image, self.config, self.pullable = image, config, pullable
+        self.here, self.pulls = False, 0
+
+    def get(self, name: str) -> object:
+        from docker.errors import ImageNotFound
+
+        if name != self.image or not self.here:
+            raise ImageNotFound(f"No such image: {name}")
+        return type("Image", (), {"attrs": {"Config": self.config}})()
+
+    def pull(self, name: str) -> None:
+        from docker.errors import APIError
+
+        self.pulls += 1
+        if not self.pullable:
+            raise APIError("pull access denied", explanation="pull access denied for " + name)
+        self.here = True
+
+
+class _Client:
+    def __init__(self, images: _Images) -> None:
+        self.images = images
+        self.api = type("API", (), {"timeout": 60})()
+
+
+def _with_engine(settings: Settings, images: _Images) -> DockerBackend:
+    backend = DockerBackend(settings)
+    backend._client = _Client(images)  # type: ignore[assignment]
+    return backend
+
+
+def test_a_missing_image_is_pulled_before_the_container_settings_are_worked_out(
+    tmp_path: Path,
+) -> None:
+    """The settings come from the pulled image (its PG_MAJOR, its data volume), so the next
+    db.up, with the image already here, computes the same container and does not recreate it."""
+    image = "team/pg:latest"  # a tag that says nothing: only the image can tell
+    config = {"Env": ["PG_MAJOR=18"], "Volumes": {"/var/lib/postgresql/data": {}}}
+    compose = Path(__file__).parents[2] / "compose" / "compose.yaml"
+    settings = replace(make_project(tmp_path / "proj"), postgres_image=image, compose_file=compose)
+    images = _Images(image, config, pullable=True)
+    first = _with_engine(settings, images)
+    first._ensure_image(required=True)
+    assert images.pulls == 1
+    assert first.compose_vars(5432)["DEVDB_IO_SETTING"] == "io_method=sync"
+    assert first.compose_vars(5432)["DEVDB_PGDATA_MOUNT"] == "/var/lib/postgresql/data"
+    second = _with_engine(settings, images)
+    second._ensure_image(required=True)
+    assert images.pulls == 1  # here now
+    assert second._fingerprint(5432) == first._fingerprint(5432)
+    assert first._client.api.timeout == 60  # type: ignore[union-attr]  # the pull's is undone
+
+
+def test_an_image_that_cannot_be_pulled_is_one_error_unless_a_container_exists(
+    tmp_path: Path,
+) -> None:
+    settings = replace(make_project(tmp_path / "proj"), postgres_image="team/pg:latest")
+    backend = _with_engine(settings, _Images("team/pg:latest", {}, pullable=False))
+    with pytest.raises(ServerStartError) as err:
+        backend._ensure_image(required=True)
+    assert err.value.message == (
+        "could not start the postgres container: the image team/pg:latest could not be pulled "
+        "(pull access denied for team/pg:latest)"
+    )
+    backend._ensure_image(required=False)  # a stopped container may still start: compose tells
