@@ -77,10 +77,11 @@ class NativeBackend:
                 return conninfo
             if time.monotonic() + pause + MIN_TRY >= deadline:
                 raise ServerStartError(
-                    f"processes of a crashed server still hold the shared memory of {self.data} "
-                    f"after {self.settings.ready_timeout:g} s",
-                    "Find them (`ps -eo pid,stat,args | grep postgres:`) and stop them (their "
-                    "postmaster is gone), or raise DEVDB_READY_TIMEOUT; then `invoke db.up`.",
+                    f"processes of a crashed server still hold the shared memory of {self.data}",
+                    "They exit once they notice their postmaster is gone; if they do not, find "
+                    "them (`ps -eo pid,stat,args | grep postgres:`) and stop them, or raise "
+                    f"DEVDB_READY_TIMEOUT (now {self.settings.ready_timeout:g} s); then "
+                    "`invoke db.up`.",
                     log=self.logs(),
                 )
             time.sleep(pause)

@@ -167,9 +167,9 @@ def test_up_waits_for_the_processes_of_a_crashed_server(tmp_path: Path) -> None:
         assert "Traceback" not in held.stderr
         errors = [line for line in held.stderr.splitlines() if line.startswith("Error:")]
         assert errors == [
-            f"Error: processes of a crashed server still hold the shared memory of "
-            f"{backend.data} after 3 s"
+            f"Error: processes of a crashed server still hold the shared memory of {backend.data}"
         ], held.stderr
+        assert "DEVDB_READY_TIMEOUT (now 3 s)" in held.stderr
 
         mark = backend.logfile.stat().st_size
         up = subprocess.Popen(
