@@ -5,6 +5,7 @@ Skipped without an engine or the image; under DEVDB_REQUIRE_DOCKER=1 (CI) that i
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -256,7 +257,7 @@ def pg18_image(docker_ready: str, tmp_path_factory: pytest.TempPathFactory) -> I
         f"ENV PATH={inside}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
         "ENV PG_MAJOR=18\n"
     )
-    tag = "devdb-test/embedded-18:latest"
+    tag = f"devdb-test/embedded-18:{os.getpid()}"  # one per xdist worker: each removes its own
     client = connect_engine()
     try:
         client.images.build(path=str(context), tag=tag, rm=True)
