@@ -40,6 +40,7 @@ IO_METHOD = ("io_method", "sync", 18)
 # What a new postmaster logs when processes of a crashed one (kill -9, the OOM killer) are still
 # attached to the cluster's shared memory; they exit within moments, so ``start`` waits for them.
 SHARED_MEMORY_IN_USE = "pre-existing shared memory block"
+FIRST_PAUSE = 0.1  # seconds before the second try; doubled up to 1 s
 MIN_TRY = 2.0  # seconds a new try at starting needs left before the deadline
 
 
@@ -53,7 +54,6 @@ class NativeBackend:
         self.data = self.home / "data"
         self.logfile = self.home / "postgres.log"
         self._bin: PgBin | None = None
-        self._waited = False
 
     # -- interface -------------------------------------------------------------------------
 
@@ -70,11 +70,13 @@ class NativeBackend:
             self._initdb()
         check_cluster(self.data, self.bin.version(), f"{self.bin.source}: {self.bin.bindir}")
         deadline = time.monotonic() + self.settings.ready_timeout
-        pause = 0.1
+        pause = FIRST_PAUSE
         while True:
             conninfo = self._conninfo_on(choose_port(self.settings))  # free again each try
             if self._started(conninfo, deadline):
                 return conninfo
+            if pause == FIRST_PAUSE:
+                info("the crashed server's processes are still exiting; waiting for them")
             if time.monotonic() + pause + MIN_TRY >= deadline:
                 raise ServerStartError(
                     f"processes of a crashed server still hold the shared memory of {self.data}",
@@ -108,9 +110,6 @@ class NativeBackend:
         except ReadinessTimeout:
             if proc.poll() is None or SHARED_MEMORY_IN_USE not in self._log_since(mark):
                 raise
-            if not self._waited:
-                info("the crashed server's processes are still exiting; waiting for them")
-                self._waited = True
             return False
         return True
 
